@@ -1,5 +1,76 @@
-"""Placeholder: commands registered here are being written."""
+"""`video-censor models lock`: resolve, show what changed, write (or check, or dry-run)."""
+
+from __future__ import annotations
+
+import click
+
+from video_censor_personal.cli.common import load_runtime
+from video_censor_personal.cli.output import format_size, print_advisories
+from video_censor_personal.config import load_manifest
+from video_censor_personal.errors import CheckFailed
+from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
+from video_censor_personal.locking import LockMode, ModelChange, Upgrade, check_lock, diff_locks, resolve
 
 
-def register(group) -> None:
-    """Add this module's commands to `group`."""
+def register(models_group: click.Group) -> None:
+    models_group.add_command(lock)
+
+
+@click.command()
+@click.option("--upgrade", "-U", "upgrade_all", is_flag=True, help="Move every model to its newest commit.")
+@click.option("--upgrade-model", "-P", "upgrade_names", multiple=True, metavar="NAME",
+              help="Move NAME to its newest commit (repeatable).")
+@click.option("--strict", is_flag=True, help="Any warning exits 1 and nothing is written (for CI).")
+@click.option("--check", "mode", flag_value=LockMode.CHECK, help="Exit 1 if models.lock is missing or stale.")
+@click.option("--dry-run", "mode", flag_value=LockMode.DRY_RUN, help="Show what would change; write nothing.")
+@click.pass_obj
+def lock(options, upgrade_all, upgrade_names, strict, mode):
+    """Resolve models.toml through the Hub into models.lock."""
+    mode = mode or LockMode.WRITE
+    manifest = load_manifest(options.manifest_path)
+    previous = _read_previous(options.lockfile_path)
+    if mode is LockMode.CHECK:
+        check_lock(manifest, previous, options.lockfile_path)
+        click.echo(f"{options.lockfile_path} is up to date with {options.manifest_path}", err=True)
+        return
+    resolution = resolve(manifest, previous, load_runtime(options, manifest),
+                         Upgrade(upgrade_all, frozenset(upgrade_names)))
+    print_advisories(resolution.advisories)
+    if strict and resolution.warnings:
+        raise CheckFailed(f"--strict: {len(resolution.warnings)} warning(s); {options.lockfile_path} not written",
+                          hint="act on the warnings above, or lock without --strict")
+    changes = diff_locks(previous, resolution.lock)
+    if mode is LockMode.DRY_RUN:
+        _print_changes(changes, "Would lock")
+        return
+    written = write_lockfile(options.lockfile_path, resolution.lock)
+    _print_changes(changes, "Locked" if written else "Unchanged:")
+
+
+def _read_previous(path) -> Lockfile | None:
+    try:
+        return read_lockfile(path)
+    except FileNotFoundError:
+        return None
+
+
+def _print_changes(changes: list[ModelChange], verb: str) -> None:
+    moved = [c for c in changes if c.kind != "unchanged"]
+    counts = ", ".join(f"{sum(c.kind == k for c in moved)} {k}" for k in ("added", "updated", "removed")
+                       if any(c.kind == k for c in moved))
+    click.echo(f"{verb} {len(changes)} model(s)" + (f" ({counts})" if counts else ", no changes"), err=True)
+    for change in moved:
+        click.echo("  " + _describe(change), err=True)
+
+
+def _describe(change: ModelChange) -> str:
+    if change.kind == "added":
+        return f"+ {change.name} @ {change.new_commit[:7]} ({len(change.files_added)} file(s), " \
+               f"{format_size(change.size_delta)})"
+    if change.kind == "removed":
+        return f"- {change.name} (was @ {change.old_commit[:7]})"
+    commit = change.new_commit[:7] if change.old_commit == change.new_commit else \
+        f"{change.old_commit[:7]} -> {change.new_commit[:7]}"
+    files = "".join(f", +{p}" for p in change.files_added) + "".join(f", -{p}" for p in change.files_removed)
+    sign = "+" if change.size_delta >= 0 else "-"
+    return f"~ {change.name} @ {commit}{files} ({sign}{format_size(abs(change.size_delta))})"

@@ -1,0 +1,42 @@
+"""Progress as a protocol: the core says what happens, the CLI decides how it looks.
+
+The core (model_manager, fetch, cache) never imports tqdm: it calls a Reporter, which is
+a tqdm bar in the CLI, NullReporter when quiet, and a recording reporter in tests.
+Calls may come from several download threads at once; implementations must cope.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    """What a long operation tells the person watching it."""
+
+    def start(self, total_bytes: int, files: int) -> None:
+        """Work begins: this many bytes over this many files."""
+
+    def advance(self, n: int) -> None:
+        """n more bytes are done (downloaded, resumed from a partial file, or hashed)."""
+
+    def file_done(self, name: str) -> None:
+        """One file is finished and verified."""
+
+    def finish(self) -> None:
+        """Work is over, whether it succeeded or not."""
+
+
+class NullReporter:
+    """Reports nothing: --quiet, library use, and no-op runs."""
+
+    def start(self, total_bytes: int, files: int) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def file_done(self, name: str) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
