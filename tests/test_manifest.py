@@ -1,0 +1,103 @@
+"""models.toml: every bad input is one clear `error:` line naming file and line, exit 2."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import invoke
+from video_censor_personal.config import load_manifest, manifest_hash
+
+GOOD = """\
+# our models
+[settings]
+timeout = 30
+
+[models.nsfw]
+repo = "org/nsfw"           # the classifier
+include = ["onnx/*.onnx", "*.json"]
+description = "frames"
+
+[models.nsfw.analysis]
+kind = "image-classifier"
+file = "onnx/model.onnx"
+flag = ["nsfw"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "models.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('[models.a]\nrepo = "org/a"\nrevision = \n', 3, "TOML syntax error"),
+        ('[models.a]\nrepo = "org/a"\nrevison = "main"\n', 3, "unknown key 'revison'"),
+        ('[settings]\njobs = 4\n\n[models.a]\ndescription = "x"\n', 4, "has no repo"),
+        ('[models.Bad_Name]\nrepo = "org/a"\n', 1, "bad model name"),
+        ('[models.a]\nrepo = "org/a"\nrevision = "feature..x"\n', 3, "malformed revision"),
+        ('[models.a]\nrepo = "not-a-repo-id"\n', 2, "repo must look like"),
+        ('[models.a]\nrepo = "org/a"\ninclude = 3\n', 3, "include must be a list"),
+        ('[models.a]\nrepo = "org/a"\ninclude = ["/abs/*"]\n', 3, "is malformed"),
+        ('[settings]\ntimeout = "slow"\n', 2, "timeout must be a positive number"),
+        ('[settings]\njobs = 0\n', 2, "jobs must be an integer >= 1"),
+        ('[settings]\nretries = -1\n', 2, "retries must be an integer >= 0"),
+        ('[settings]\nendpoint = "ftp://x"\n', 2, "endpoint must be an http(s) URL"),
+        ('[models.a]\nrepo = "org/a"\n[models.a.analysis]\nkind = "audio"\nfile = "m.onnx"\nflag = ["x"]\n',
+         4, "analysis kind"),
+        ('[models.a]\nrepo = "org/a"\n[models.a.analysis]\nkind = "image-classifier"\nfile = "m"\n'
+         'flag = ["x"]\nthreshold = 2\n', 7, "threshold"),
+    ],
+)
+def test_bad_manifest_names_file_and_line_and_exits_2(tmp_path, monkeypatch, capsys, text, line, words):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, text)
+    result = invoke(capsys, "models", "lock", "--check")
+    assert result.exit_code == 2
+    assert result.error_lines and result.error_lines[0].startswith(f"error: models.toml:{line}: ")
+    assert words in result.error_lines[0]
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 2
+    assert not (tmp_path / "models.lock").exists()
+
+
+def test_missing_manifest_is_exit_2_with_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 2
+    assert "models.toml: file not found" in result.error_lines[0]
+    assert "hint:" in result.stderr
+
+
+def test_defaults_are_filled(tmp_path):
+    manifest = load_manifest(write(tmp_path, '[models.a]\nrepo = "org/a"\n'))
+    model = manifest.model("a")
+    assert (model.revision, model.include, model.exclude) == ("main", ("*",), ())
+
+
+def test_manifest_hash_ignores_comments_layout_description_analysis_and_settings(tmp_path):
+    base = manifest_hash(load_manifest(write(tmp_path, GOOD)))
+    cosmetic = GOOD.replace("# the classifier", "").replace('"frames"', '"other"').replace("30", "99")
+    cosmetic = cosmetic.replace('flag = ["nsfw"]', 'flag = ["porn"]') + "\n# trailing comment\n"
+    assert manifest_hash(load_manifest(write(tmp_path, cosmetic))) == base
+
+
+@pytest.mark.parametrize("change", [('"org/nsfw"', '"org/other"'), ('"*.json"', '"*.txt"'),
+                                    ("description", 'revision = "v2"\ndescription')])
+def test_manifest_hash_changes_with_what_resolution_depends_on(tmp_path, change):
+    base = manifest_hash(load_manifest(write(tmp_path, GOOD)))
+    assert manifest_hash(load_manifest(write(tmp_path, GOOD.replace(*change)))) != base
+
+
+def test_hugging_face_glob_semantics(tmp_path):
+    model = load_manifest(write(tmp_path, '[models.a]\nrepo = "o/a"\ninclude = ["*.onnx", "tok/"]\n'
+                                          'exclude = ["*_fp16.onnx"]\n')).model("a")
+    assert model.selects("onnx/deep/model.onnx")  # * crosses /
+    assert model.selects("tok/vocab.txt")  # a trailing / means the whole folder
+    assert not model.selects("onnx/model_fp16.onnx")
+    assert not model.selects("config.json")
