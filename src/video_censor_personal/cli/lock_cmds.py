@@ -43,8 +43,10 @@ def lock(options, upgrade_all, upgrade_names, strict, mode):
     if mode is LockMode.DRY_RUN:
         _print_changes(changes, "Would lock")
         return
-    written = write_lockfile(options.lockfile_path, resolution.lock)
-    _print_changes(changes, "Locked" if written else "Unchanged:")
+    if write_lockfile(options.lockfile_path, resolution.lock):
+        _print_changes(changes, "Locked")
+    else:
+        click.echo(f"Resolved {len(changes)} model(s); {options.lockfile_path} unchanged", err=True)
 
 
 def _read_previous(path) -> Lockfile | None:
