@@ -22,7 +22,7 @@ from video_censor_personal.huggingface_registry import HubRegistry, RepoSnapshot
 from video_censor_personal.lockfile import LockedFile, LockedModel, Lockfile, resolve_url
 
 METADATA_WORKERS = 16
-FILE_WORKERS = 8
+FILE_WORKERS = 16
 
 
 class LockMode(Enum):
