@@ -13,6 +13,7 @@ error never leaves this module as anything but a VideoCensorError.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ class HubRegistry:
                 "offline mode (--offline or HF_HUB_OFFLINE=1): this command needs the Hub",
                 hint="run it again online, or unset HF_HUB_OFFLINE",
             )
+        # Read by huggingface_hub at import time: without this its first request also asks the
+        # endpoint for telemetry settings (up to 3 s when that does not answer).
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
         from huggingface_hub import HfApi
 
         self.runtime = runtime
@@ -118,7 +122,8 @@ class HubRegistry:
                limit: int = 20) -> list[ModelSummary]:
         """Models matching `query`, most downloaded first."""
         def run():
-            found = self.api.list_models(search=query or None, pipeline_tag=task, library=library,
+            # list_models has no `library` argument: the Hub filters by library as a tag filter
+            found = self.api.list_models(search=query or None, pipeline_tag=task, filter=library or None,
                                          sort="downloads", limit=limit)
             return [_summary(model) for model in found]
 
