@@ -223,3 +223,14 @@ def test_start_up_stays_light(project, argv):
                           capture_output=True, text=True, cwd=project)
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert not imported & {"huggingface_hub", "pooch", "requests", "onnxruntime", "av", "numpy", "httpx"}
+
+
+def test_a_hub_path_escaping_the_model_directory_is_refused(fake_hub, project, capsys, monkeypatch):
+    # A hostile Hub: the fake itself refuses such paths, so its check is lifted for this commit.
+    monkeypatch.setattr("tests.fakehub.model.check_path", lambda path: None)
+    fake_hub.create_repo("org/evil").commit({"../../.bashrc": b"rm -rf ~", "model.onnx": LFS(ONNX)})
+    manifest(project, '[models.evil]\nrepo = "org/evil"\n')
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 2
+    assert "escapes the model directory" in result.error_lines[0] and "org/evil" in result.error_lines[0]
+    assert not (project / "models.lock").exists()
