@@ -1,5 +1,85 @@
-"""Placeholder: commands registered here are being written."""
+"""`video-censor analyze VIDEO`: run the analysis pipeline, write the report (and an EDL).
+
+The command parses, builds the pipeline from the loaders every command shares, runs it and
+writes. Heavy modules (the pipeline pulls in av, numpy and onnxruntime when it runs) are
+imported inside the command, so `video-censor --help` never loads them.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from video_censor_personal.cli.common import load_lock, load_runtime
+from video_censor_personal.config import load_manifest
 
 
-def register(group) -> None:
-    """Add this module's commands to `group`."""
+class TqdmPosition:
+    """A bar over the video's duration in seconds, on stderr."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def start(self, duration: float | None) -> None:
+        from tqdm import tqdm
+
+        total = round(duration, 1) if duration else None
+        self._bar = tqdm(total=total, unit="s", desc="analysing", file=sys.stderr, dynamic_ncols=True,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}]")
+
+    def update(self, position: float) -> None:
+        if self._bar is not None and position > self._bar.n:
+            self._bar.update(round(position - self._bar.n, 3))
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def fix_command(options, video: Path) -> str:
+    """The exact command that downloads what is missing and runs this analysis again."""
+    words = ["video-censor"]
+    for flag, value, default in (("--manifest", options.manifest_path, Path("models.toml")),
+                                 ("--lockfile", options.lockfile_path, Path("models.lock")),
+                                 ("--cache-dir", options.cache_dir, None)):
+        if value is not None and value != default:
+            words += [flag, str(value)]
+    words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
+    return "run `" + shlex.join(words + ["--download-models", "analyze", str(video)]) + "`"
+
+
+@click.command("analyze")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON here.")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1000), default=2.0, show_default=True,
+              help="Frames sampled per second of video.")
+@click.option("--edl", type=click.Path(dir_okay=False, path_type=Path), help="Also write an EDL skip list.")
+@click.option("--download-models", is_flag=True, help="Download missing models first, then analyse.")
+@click.pass_obj
+def analyze_cmd(options, video, output, fps, edl, download_models):
+    """Analyse VIDEO with every model that has an analysis table; JSON report to stdout or -o."""
+    from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
+    from video_censor_personal.cli.download_cmds import make_reporter
+    from video_censor_personal.model_manager import ModelManager
+    from video_censor_personal.report import render_edl, render_json
+
+    manifest = load_manifest(options.manifest_path)
+    lock = load_lock(options)
+    manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
+    request = AnalysisRequest(video, fps, download_models or options.download_models, fix_command(options, video))
+    show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
+    report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
+    if output:
+        output.write_text(render_json(report), encoding="utf-8")
+    else:
+        click.echo(render_json(report), nl=False)
+    if edl:
+        edl.write_text(render_edl(report.segments), encoding="utf-8")
+
+
+def register(root_group) -> None:
+    """Add `analyze` to the root command."""
+    root_group.add_command(analyze_cmd)

@@ -1,5 +1,159 @@
-"""Placeholder: commands registered here are being written."""
+"""`--download-models` and `models download | verify | status | path | export`.
+
+Each command parses, calls one ModelManager method, prints. The tqdm bar lives here
+(the core reports through reporting.Reporter) and tqdm is imported only once a bar starts,
+so a no-op run never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
+from video_censor_personal.reporting import NullReporter
+
+PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
 
 
-def register(group) -> None:
-    """Add this module's commands to `group`."""
+class TqdmReporter:
+    """One bar on stderr: total bytes, speed, ETA, and the last finished file."""
+
+    def __init__(self) -> None:
+        self._bar, self._lock, self._done, self._files = None, threading.Lock(), 0, 0
+
+    def start(self, total_bytes: int, files: int) -> None:
+        from tqdm import tqdm
+
+        self._files, self._done = files, 0
+        self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                         desc=f"{files} file{'s' if files != 1 else ''}", dynamic_ncols=True, mininterval=0.2,
+                         colour=None if os.environ.get("NO_COLOR") else "green")
+
+    def advance(self, n: int) -> None:
+        with self._lock:
+            self._bar.update(n)
+
+    def file_done(self, name: str) -> None:
+        with self._lock:
+            self._done += 1
+            self._bar.set_postfix_str(f"{self._done}/{self._files} {name}", refresh=False)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def make_reporter(options):
+    """A bar on a TTY, or wherever --progress forces it; nothing with --quiet."""
+    wanted = options.progress if options.progress is not None else sys.stderr.isatty()
+    return TqdmReporter() if wanted else NullReporter()
+
+
+def make_manager(options, reporter=None):
+    """The loaders every download command shares: manifest (optional), runtime, lock."""
+    from video_censor_personal.model_manager import ModelManager
+
+    runtime = load_runtime(options, load_manifest_if_present(options))
+    return ModelManager(load_lock(options), runtime, reporter)
+
+
+def _say(options, text: str) -> None:
+    if options.progress is not False:
+        click.echo(text, err=True)
+
+
+def run_download(options, names: tuple) -> None:
+    """`video-censor --download-models` and `models download`: fetch, verified, then say so."""
+    summary = make_manager(options, make_reporter(options)).download(list(names) or None)
+    if summary.fetched:
+        _say(options, f"Downloaded {len(summary.fetched)} file(s), {_size(summary.fetched_bytes)} "
+                      f"in {summary.seconds:.1f} s; {summary.present} already present.")
+    else:
+        _say(options, f"All {summary.present} locked file(s) present and verified.")
+
+
+@click.command("download")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def download_cmd(options, names):
+    """Download missing or invalid files of all (or the named) models, verified."""
+    run_download(options, names)
+
+
+@click.command("verify")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def verify_cmd(options, names):
+    """Re-hash every cached file against models.lock (full read); exit 1 on any failure."""
+    report = make_manager(options, make_reporter(options)).verify(list(names) or None)
+    report.raise_for_failures()
+    _say(options, f"Verified {report.checked} file(s): all match models.lock.")
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status_cmd(options, as_json):
+    """Per model: locked commit, files present/missing/invalid, sizes, cache path (no hashing)."""
+    manager = make_manager(options)
+    plan = manager.plan()
+    if as_json:
+        click.echo(json.dumps(plan.to_json(options.lockfile_path, manager.runtime.cache_dir), indent=2))
+        return
+    for line in status_lines(plan):
+        click.echo(line)
+
+
+def status_lines(plan) -> list[str]:
+    """A row per model, then an indented line per file that is not present."""
+    lines = []
+    for model in plan.models:
+        counts = {}
+        for f in model.files:
+            counts[f.state] = counts.get(f.state, 0) + 1
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files"
+        size = _size(sum(f.locked.size for f in model.files))
+        lines.append(f"{model.name}  {model.commit[:12]}  {summary}  {size}  {model.path}")
+        lines += [f"  {f.state:<10} {f.locked.path}" for f in model.files if f.state != "present"]
+    return lines or ["no models in the lock"]
+
+
+@click.command("path")
+@click.argument("name")
+@click.pass_obj
+def path_cmd(options, name):
+    """Print the directory holding NAME's files, only when all of them are present."""
+    paths = make_manager(options).ensure_ready([name], download=False, hint=PATH_HINT.format(name=name))
+    click.echo(str(paths[name]))
+
+
+@click.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.pass_obj
+def export_cmd(options, directory):
+    """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror."""
+    report = make_manager(options, make_reporter(options)).export(Path(directory))
+    target = report.directory.resolve()
+    _say(options, f"Exported {report.files} file(s) ({_size(report.copied_bytes)} copied) and models.lock "
+                  f"to {target}.\nUse it elsewhere with: --mirror {target.as_uri()}")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def register(models_group) -> None:
+    """Add the download-side commands to the `models` group."""
+    for command in (download_cmd, verify_cmd, status_cmd, path_cmd, export_cmd):
+        models_group.add_command(command)
