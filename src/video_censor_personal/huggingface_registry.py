@@ -120,12 +120,24 @@ class HubRegistry:
 
     def search(self, query: str | None, task: str | None = None, library: str | None = None,
                limit: int = 20) -> list[ModelSummary]:
-        """Models matching `query`, most downloaded first."""
-        def run():
-            # list_models has no `library` argument: the Hub filters by library as a tag filter
-            found = self.api.list_models(search=query or None, pipeline_tag=task, filter=library or None,
-                                         sort="downloads", limit=limit)
-            return [_summary(model) for model in found]
+        """Models matching `query`, most downloaded first.
+
+        One GET of /api/models rather than HfApi.list_models: that pages through
+        huggingface_hub's own backoff (5 retries, up to 23 s of sleep per call) under ours,
+        and it has no `library` argument (the Hub filters libraries as tags).
+        """
+        from huggingface_hub import ModelInfo
+        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+        wanted = {"search": query, "pipeline_tag": task, "filter": library}
+        params = {"sort": "downloads", "direction": -1, "limit": limit, **{k: v for k, v in wanted.items() if v}}
+        headers = build_hf_headers(token=self.runtime.token or False, library_name="video-censor")
+
+        def run() -> list[ModelSummary]:
+            response = get_session().get(f"{self.runtime.endpoint}/api/models", params=params, headers=headers,
+                                         timeout=self.runtime.timeout)
+            hf_raise_for_status(response)
+            return [_summary(ModelInfo(**{"siblings": None, **item})) for item in response.json()[:limit]]
 
         return self._call(run, query or "*", None)
 

@@ -1,0 +1,328 @@
+"""`models add` / `models remove`: edit models.toml, then lock, all or nothing.
+
+People write models.toml and keep comments in it, so an edit changes the bytes of the
+edited table only. tomlkit alone is not enough for that: it files the comment above a
+table header under the table before it, so deleting one table would take the next
+table's comment with it. The edit is therefore a splice of the file's lines, planned from
+the table headers, and then proved with tomlkit: the edited document must parse to the
+old one plus (or minus) exactly that model. Should a layout defeat the splice (a model
+written as dotted keys or an inline table), tomlkit's own edit is used instead.
+
+Ownership of comments and blank lines, as a reader sees them:
+
+    # comment right above a header          belongs to that table
+    [models.a]
+    repo = "org/a"
+    # comment right after the last value   belongs to that table
+                                            blank lines separate tables
+    # comment after a blank line           belongs to what follows (next table or end of file)
+
+Nothing is written before everything is known to work: the edited manifest is validated
+and locked in memory first; then models.toml is written, then models.lock; should the
+lock not be written, models.toml is put back byte for byte.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+
+from video_censor_personal.config import (
+    MODEL_NAME,
+    REPO_ID,
+    Manifest,
+    is_valid_revision,
+    parse_manifest,
+    pattern_problem,
+)
+from video_censor_personal.environment import Runtime
+from video_censor_personal.errors import ManifestError, UsageError
+from video_censor_personal.huggingface_registry import HubRegistry
+from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
+from video_censor_personal.locking import Resolution, Upgrade, resolve
+
+_HEADER = re.compile(r"^\s*\[\[?(?P<key>[^\[\]]+)\]\]?\s*(#.*)?$")
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """What `models add` was asked to declare."""
+
+    name: str
+    repo: str
+    revision: str | None = None
+    include: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What an edit did: the lock it produced (with its advisories) and the lock before."""
+
+    resolution: Resolution
+    previous: Lockfile | None
+    lock_written: bool
+
+
+# ---------------------------------------------------------------- commands
+
+
+def add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: Runtime,
+              registry: HubRegistry | None = None) -> EditOutcome:
+    """Declare `new` in models.toml and lock; refused before any write when it cannot work."""
+    original = _read_bytes(manifest_path)
+    text = _decode(original, manifest_path) if original is not None else ""
+    manifest = parse_manifest(text, manifest_path)
+    check_new_model(new, manifest)
+    registry = registry or HubRegistry(runtime)
+    registry.head_commit(new.repo, new.revision or "main")  # a repo or revision that does not exist: exit 2
+    return _apply(manifest_path, lockfile_path, original, add_table_text(text, new), runtime, registry)
+
+
+def remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
+                 registry: HubRegistry | None = None) -> EditOutcome:
+    """Drop [models.NAME] (and its sub-tables) from models.toml and lock."""
+    original = _read_bytes(manifest_path)
+    if original is None:
+        raise ManifestError(f"{manifest_path}: file not found", hint="pass --manifest PATH")
+    text = _decode(original, manifest_path)
+    if parse_manifest(text, manifest_path).model(name) is None:
+        raise UsageError(f"{manifest_path} has no model named {name!r}",
+                         hint="use the NAME of one of its [models.NAME] tables")
+    return _apply(manifest_path, lockfile_path, original, remove_table_text(text, name), runtime,
+                  registry or HubRegistry(runtime))
+
+
+def check_new_model(new: NewModel, manifest: Manifest) -> None:
+    """Refuse (exit 2) what models.toml could not hold, before asking the Hub anything."""
+    where = str(manifest.path)
+    if not MODEL_NAME.match(new.name):
+        raise UsageError(f"bad model name {new.name!r}: use lowercase letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit")
+    if manifest.model(new.name) is not None:
+        raise UsageError(f"{where} already has a model named {new.name!r}",
+                         hint=f"pick another name, or `video-censor models remove {new.name}` first")
+    if not REPO_ID.match(new.repo):
+        raise UsageError(f"repo must look like 'org/name', not {new.repo!r}")
+    if new.revision is not None and not is_valid_revision(new.revision):
+        raise UsageError(f"malformed revision {new.revision!r} (a branch, a tag or a full 40-hex commit)")
+    for pattern in new.include:
+        problem = pattern_problem(pattern)
+        if problem:
+            raise UsageError(f"include pattern {pattern!r} is malformed: {problem}")
+
+
+def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edited: str, runtime: Runtime,
+           registry: HubRegistry) -> EditOutcome:
+    """Lock the edited manifest in memory, then write models.toml and models.lock, or neither."""
+    manifest = parse_manifest(edited, manifest_path)
+    previous = _read_lock(lockfile_path)
+    resolution = resolve(manifest, previous, runtime, Upgrade(), registry)
+    _write_bytes(manifest_path, edited.encode("utf-8"))
+    try:
+        written = write_lockfile(lockfile_path, resolution.lock)
+    except BaseException:
+        _restore(manifest_path, original)
+        raise
+    return EditOutcome(resolution, previous, written)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")  # not read_text: that would turn CRLF into LF behind our back
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
+
+
+def _read_lock(path: Path) -> Lockfile | None:
+    try:
+        return read_lockfile(path)
+    except FileNotFoundError:
+        return None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Atomic replace that keeps the file's permissions (mkstemp would make it 0600)."""
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _restore(path: Path, original: bytes | None) -> None:
+    if original is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_bytes(path, original)
+
+
+# ---------------------------------------------------------------- text edits (pure)
+
+
+def add_table_text(text: str, new: NewModel) -> str:
+    """`text` with a [models.NAME] table after the last model (else at the end); other bytes kept."""
+    values: dict = {"repo": new.repo}
+    if new.revision is not None:
+        values["revision"] = new.revision
+    if new.include:
+        values["include"] = list(new.include)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    snippet = tomlkit.dumps({"models": {new.name: values}}).replace("\n", newline)
+    lines = text.splitlines(keepends=True)
+    ends = [_table_span(lines, start, end)[1] for start, end, path in _blocks(lines) if path[:1] == ("models",)]
+    at = max(ends, default=len(lines))
+    head, tail = "".join(lines[:at]), "".join(lines[at:])
+    if head and not head.endswith("\n"):
+        head += newline
+    if head.strip() and not head.endswith(newline * 2):
+        head += newline  # one blank line before the new table
+    if tail and tail.strip() and not _is_blank(tail.splitlines()[0]):
+        snippet += newline
+    edited = head + snippet + tail
+    return _proved(text, edited, lambda models: models.__setitem__(new.name, values),
+                   lambda doc: _tomlkit_add(doc, new.name, values))
+
+
+def remove_table_text(text: str, name: str) -> str:
+    """`text` without [models.NAME], its sub-tables and the comments that belong to them."""
+    lines = text.splitlines(keepends=True)
+    spans = [_table_span(lines, start, end) for start, end, path in _blocks(lines) if path[:2] == ("models", name)]
+    removed = _tidy(lines, _merge(lines, spans))
+    edited = "".join(line for index, line in enumerate(lines) if not _in_any(index, removed))
+    return _proved(text, edited, lambda models: models.pop(name, None), lambda doc: doc["models"].remove(name))
+
+
+def _blocks(lines: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(first line, end line, key path) of every [table] / [[array]] header's block."""
+    headers = [(index, path) for index, line in enumerate(lines) if (path := _header_path(line))]
+    ends = [index for index, _ in headers[1:]] + [len(lines)] * bool(headers)
+    return [(index, end, path) for (index, path), end in zip(headers, ends, strict=True)]
+
+
+def _header_path(line: str) -> tuple[str, ...] | None:
+    match = _HEADER.match(line)
+    if not match:
+        return None
+    try:
+        value = tomlkit.parse(f"{match.group('key').strip()} = 0").unwrap()
+    except (ParseError, ValueError):
+        return None
+    path: list[str] = []
+    while isinstance(value, dict) and len(value) == 1:
+        key, value = next(iter(value.items()))
+        path.append(key)
+    return tuple(path)
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def _table_span(lines: list[str], header: int, end: int) -> tuple[int, int]:
+    """The lines a table owns: comments right above its header, its body, comments right after."""
+    last = max(i for i in range(header, end) if i == header or not (_is_blank(lines[i]) or _is_comment(lines[i])))
+    blanks = [i for i in range(last + 1, end) if _is_blank(lines[i])]
+    # without a blank line before the next header, the comments describe it; at the end, they are ours
+    stop = blanks[0] if blanks else (last + 1 if end < len(lines) else end)
+    start = header
+    while start > 0 and _is_comment(lines[start - 1]):
+        start -= 1
+    return (header if start == 0 else start), stop  # the file's opening comment stays
+
+
+def _merge(lines: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join spans separated by blank lines only (a table and its sub-table)."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and all(_is_blank(lines[i]) for i in range(merged[-1][1], start)):
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _tidy(lines: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Take the blank lines a removal would double (or leave at the end of the file)."""
+    tidy = []
+    for start, stop in spans:
+        if stop == len(lines):
+            while start > 0 and _is_blank(lines[start - 1]):
+                start -= 1
+        elif start == 0 or _is_blank(lines[start - 1]):
+            while stop < len(lines) and _is_blank(lines[stop]):
+                stop += 1
+        tidy.append((start, stop))
+    return tidy
+
+
+def _in_any(index: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= index < stop for start, stop in spans)
+
+
+# ---------------------------------------------------------------- proof
+
+
+def _proved(text: str, edited: str, change, tomlkit_change) -> str:
+    """`edited` if it parses to `text` with `change` applied to its models; else tomlkit's edit."""
+    expected = _document(text)
+    change(expected.setdefault("models", {}))
+    if _same(_document(edited, must_parse=False), expected):
+        return edited
+    document = tomlkit.parse(text)
+    tomlkit_change(document)
+    fallback = tomlkit.dumps(document)
+    if not _same(_document(fallback, must_parse=False), expected):
+        raise ManifestError("models.toml is laid out in a way this edit cannot handle safely",
+                            hint="edit models.toml by hand, then run `video-censor models lock`")
+    return fallback
+
+
+def _tomlkit_add(document, name: str, values: dict) -> None:
+    if "models" not in document:
+        document.add("models", tomlkit.table(is_super_table=True))
+    document["models"][name] = values
+
+
+def _document(text: str, must_parse: bool = True) -> dict | None:
+    try:
+        return copy.deepcopy(tomlkit.parse(text).unwrap())
+    except ParseError:
+        if must_parse:
+            raise
+        return None
+
+
+def _same(document: dict | None, expected: dict) -> bool:
+    if document is None:
+        return False
+    return _without_empty_models(document) == _without_empty_models(expected)
+
+
+def _without_empty_models(document: dict) -> dict:
+    return {key: value for key, value in document.items() if not (key == "models" and value == {})}
