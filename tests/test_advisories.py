@@ -155,6 +155,7 @@ def test_gated_without_token_and_disabled_are_errors(fake_hub, project, capsys, 
     result = invoke(capsys, "models", "lock")
     assert result.exit_code == 2
     assert words in result.error_lines[0] and "org/m" in result.error_lines[0]
+    assert result.error_lines[0].startswith("error: model 'm': ")
     assert not (project / "models.lock").exists()
 
 

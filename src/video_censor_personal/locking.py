@@ -134,6 +134,15 @@ class _ModelResolver:
         self.registry, self.runtime, self.file_pool = registry, runtime, file_pool
 
     def lock_model(self, spec: ModelSpec, old: LockedModel | None, upgrade: bool):
+        try:
+            return self._lock_model(spec, old, upgrade)
+        except ResolutionError as error:  # say which model, whichever stage found the problem
+            if f"model {spec.name!r}" in error.message:
+                raise
+            raise ResolutionError(f"model {spec.name!r}: {error.message}", hint=error.hint,
+                                  details=error.details) from None
+
+    def _lock_model(self, spec: ModelSpec, old: LockedModel | None, upgrade: bool):
         head = self.registry.snapshot(spec.repo, spec.revision)
         self._refuse_unusable(spec, head)
         keep_commit = old is not None and not upgrade and (old.repo, old.revision) == (spec.repo, spec.revision)
