@@ -26,13 +26,16 @@ class TqdmPosition:
     def start(self, duration: float | None) -> None:
         from tqdm import tqdm
 
-        total = round(duration, 1) if duration else None
-        self._bar = tqdm(total=total, unit="s", desc="analysing", file=sys.stderr, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}]")
+        done = "{n:.1f}/{total:.1f} s [{elapsed}<{remaining}]" if duration else "{n:.1f} s [{elapsed}]"
+        self._bar = tqdm(total=duration or None, desc="analysing", file=sys.stderr, dynamic_ncols=True,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done)
 
     def update(self, position: float) -> None:
-        if self._bar is not None and position > self._bar.n:
-            self._bar.update(round(position - self._bar.n, 3))
+        if self._bar is None:
+            return
+        target = min(position, self._bar.total) if self._bar.total else position
+        if target > self._bar.n:
+            self._bar.update(target - self._bar.n)
 
     def finish(self) -> None:
         if self._bar is not None:
@@ -78,6 +81,10 @@ def analyze_cmd(options, video, output, fps, edl, download_models):
         click.echo(render_json(report), nl=False)
     if edl:
         edl.write_text(render_edl(report.segments), encoding="utf-8")
+    if options.progress is not False and (output or edl):
+        written = " and ".join(str(path) for path in (output, edl) if path)
+        click.echo(f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}",
+                   err=True)
 
 
 def register(root_group) -> None:
