@@ -15,6 +15,7 @@ import click
 
 from video_censor_personal.cli.common import load_lock, load_runtime
 from video_censor_personal.config import load_manifest
+from video_censor_personal.errors import UsageError
 
 
 class TqdmPosition:
@@ -40,6 +41,20 @@ class TqdmPosition:
     def finish(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def check_writable(*paths: Path | None) -> None:
+    """Fail before a long analysis, not after it, when an output has nowhere to go."""
+    for path in paths:
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(f"cannot write {path}: directory {path.parent} does not exist")
+
+
+def write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def fix_command(options, video: Path) -> str:
@@ -69,6 +84,7 @@ def analyze_cmd(options, video, output, fps, edl, download_models):
     from video_censor_personal.model_manager import ModelManager
     from video_censor_personal.report import render_edl, render_json
 
+    check_writable(output, edl)
     manifest = load_manifest(options.manifest_path)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
@@ -76,11 +92,11 @@ def analyze_cmd(options, video, output, fps, edl, download_models):
     show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
     report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
     if output:
-        output.write_text(render_json(report), encoding="utf-8")
+        write(output, render_json(report))
     else:
         click.echo(render_json(report), nl=False)
     if edl:
-        edl.write_text(render_edl(report.segments), encoding="utf-8")
+        write(edl, render_edl(report.segments))
     if options.progress is not False and (output or edl):
         written = " and ".join(str(path) for path in (output, edl) if path)
         click.echo(f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}",

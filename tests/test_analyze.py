@@ -1,0 +1,176 @@
+"""`video-censor analyze` end to end: a tiny real model served by the fake Hub, a real clip.
+
+The clip is 6 s, dark, then bright from 2 s to 4 s, then dark; the tiny model's "nsfw"
+score follows brightness, so the one right answer is a single segment over 2 s - 4 s.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import invoke
+from tests.download_support import flip_byte, publish, view_of
+from tests.media import make_audio_only, make_clip, make_not_a_video, make_zero_length
+from tests.tiny_models import config_json, tiny_classifier
+from video_censor_personal.config import load_manifest, manifest_hash
+from video_censor_personal.lockfile import Lockfile, write_lockfile
+
+MANIFEST = """\
+[models.tiny]
+repo = "org/tiny-nsfw"
+
+[models.tiny.analysis]   # labels come from the locked config.json
+kind = "image-classifier"
+file = "onnx/model.onnx"
+flag = ["nsfw"]
+threshold = 0.8
+input-size = 32
+"""
+FIX = "video-censor --download-models analyze clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def clip_bytes(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4").read_bytes()
+
+
+@pytest.fixture
+def project(tmp_path, fake_hub, monkeypatch, clip_bytes):
+    """A directory with models.toml, its models.lock (tiny model on the fake Hub) and clip.mp4."""
+    files = {"onnx/model.onnx": tiny_classifier(), "config.json": config_json()}
+    locked = publish(fake_hub, "tiny", files, repo_id="org/tiny-nsfw")
+    (tmp_path / "models.toml").write_text(MANIFEST, encoding="utf-8")
+    manifest = load_manifest(tmp_path / "models.toml")
+    write_lockfile(tmp_path / "models.lock", Lockfile(manifest_hash(manifest), (locked,)))
+    (tmp_path / "clip.mp4").write_bytes(clip_bytes)
+    monkeypatch.chdir(tmp_path)
+    return locked
+
+
+def assert_bright_part_found(report: dict, commit: str) -> None:
+    assert report["video"] == "clip.mp4" and report["fps_sampled"] == 2
+    assert report["duration"] == pytest.approx(6.0) and report["models"] == {"tiny": commit}
+    [segment] = report["segments"]
+    assert segment["model"] == "tiny" and segment["label"] == "nsfw" and segment["score"] > 0.99
+    assert segment["start"] == pytest.approx(2.0, abs=0.5) and segment["end"] == pytest.approx(4.0, abs=0.5)
+
+
+def test_download_models_then_analyse_in_one_run(project, capsys):
+    result = invoke(capsys, "--download-models", "analyze", "clip.mp4")
+    assert result.exit_code == 0, result.stderr
+    assert_bright_part_found(json.loads(result.stdout), project.commit)
+
+
+def test_analyze_accepts_the_flag_too_and_writes_report_and_edl(project, capsys, tmp_path):
+    result = invoke(capsys, "analyze", "--download-models", "clip.mp4", "-o", "report.json", "--edl", "skip.edl")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert_bright_part_found(json.loads((tmp_path / "report.json").read_text()), project.commit)
+    assert (tmp_path / "skip.edl").read_text() == "2.000 4.000 0\n"
+
+
+def test_missing_models_stop_it_before_any_decoding(project, capsys, fake_hub):
+    result = invoke(capsys, "--progress", "analyze", "clip.mp4")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.error_lines) == 1 and "tiny" in result.error_lines[0]
+    assert f"hint: run `{FIX}`" in result.stderr
+    assert "analysing" not in result.stderr  # the progress bar over the video never started
+    assert fake_hub.count() == 0  # and nothing was downloaded
+
+
+def test_once_downloaded_it_runs_offline(project, capsys, monkeypatch):
+    assert invoke(capsys, "models", "download").exit_code == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = invoke(capsys, "analyze", "clip.mp4")
+    assert result.exit_code == 0, result.stderr
+    assert_bright_part_found(json.loads(result.stdout), project.commit)
+
+
+def test_a_corrupted_model_file_is_caught_before_onnxruntime_opens_it(project, capsys):
+    assert invoke(capsys, "models", "download").exit_code == 0
+    flip_byte(view_of(project, "onnx/model.onnx"), offset=10)
+    result = invoke(capsys, "analyze", "clip.mp4")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "tiny" in result.error_lines[0] and "onnx/model.onnx (invalid)" in result.stderr
+    assert "onnxruntime" not in result.stderr
+    repaired = invoke(capsys, "--download-models", "analyze", "clip.mp4")
+    assert repaired.exit_code == 0, repaired.stderr
+    assert_bright_part_found(json.loads(repaired.stdout), project.commit)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p, "file not found"),
+        (make_not_a_video, "not a video file"),
+        (make_audio_only, "no video stream"),
+        (make_zero_length, "no video stream"),
+    ],
+    ids=["missing", "not-a-video", "audio-only", "zero-length"],
+)
+def test_bad_input_exits_2_with_one_clear_line(project, capsys, tmp_path, make, words):
+    make(tmp_path / "input.mp4")
+    result = invoke(capsys, "--download-models", "analyze", "input.mp4")
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()  # one line, no traceback
+    assert line.startswith("error: cannot read video input.mp4: ") and words in line
+
+
+def test_a_model_missing_from_the_lock_is_exit_2_naming_the_fix(project, capsys, tmp_path):
+    (tmp_path / "models.toml").write_text(MANIFEST.replace("tiny", "other"), encoding="utf-8")
+    result = invoke(capsys, "analyze", "clip.mp4")
+    assert result.exit_code == 2
+    assert result.error_lines == ["error: model other is not in models.lock"]
+    assert "hint: run `video-censor models lock`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "manifest, words",
+    [
+        (MANIFEST.split("[models.tiny.analysis]")[0], "no model has an analysis table"),
+        (MANIFEST.replace('repo = "org/tiny-nsfw"', 'repo = "org/tiny-nsfw"\ninclude = ["onnx/*"]'),
+         "models.lock is out of date with models.toml"),
+        (MANIFEST.replace('file = "onnx/model.onnx"', 'file = "onnx/model_fp16.onnx"'),
+         "'onnx/model_fp16.onnx' is not among its locked files"),
+    ],
+    ids=["no-analysis-table", "stale-lock", "file-not-locked"],
+)
+def test_manifest_and_lock_disagreements_are_exit_2_before_any_work(project, capsys, tmp_path, manifest, words):
+    (tmp_path / "models.toml").write_text(manifest, encoding="utf-8")
+    result = invoke(capsys, "--download-models", "analyze", "clip.mp4")
+    assert result.exit_code == 2 and len(result.error_lines) == 1 and words in result.error_lines[0]
+    assert "hint:" in result.stderr
+
+
+def test_an_output_with_nowhere_to_go_fails_before_the_analysis(project, capsys):
+    result = invoke(capsys, "--progress", "--download-models", "analyze", "clip.mp4", "-o", "no/such/dir/r.json")
+    assert result.exit_code == 2
+    assert result.error_lines == ["error: cannot write no/such/dir/r.json: directory no/such/dir does not exist"]
+    assert "analysing" not in result.stderr
+
+
+def test_progress_bar_over_the_video_when_forced(project, capsys):
+    result = invoke(capsys, "--progress", "--download-models", "analyze", "clip.mp4")
+    assert result.exit_code == 0
+    assert "analysing: 100%" in result.stderr and "6.0/6.0 s" in result.stderr
+
+
+def test_help_loads_no_analysis_library():
+    code = "import sys; from video_censor_personal.cli import main\ntry: main(['analyze', '--help'])\n" \
+           "except SystemExit: pass\nprint(sorted({'av', 'numpy', 'onnxruntime'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("[]") and "--download-models" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_offline_demo_runs_the_whole_flow():
+    """demo/run_demo.py is what the README shows newcomers: it must keep working."""
+    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hint: run `video-censor --download-models analyze clip.mp4`" in done.stdout
+    assert '"start": 4.0' in done.stdout and "4.000 7.000 0" in done.stdout
