@@ -57,3 +57,10 @@ def test_models_group_paths_win_over_root_paths(tmp_path, monkeypatch, capsys):
     assert result.exit_code == 1 and result.error_lines == ["error: x.lock is missing"]
     assert invoke(capsys, "--manifest", "group.toml", "models", "lock").exit_code == 0
     assert Path("models.lock").exists()
+
+
+def test_usage_errors_use_the_error_format_and_exit_2(capsys):
+    result = invoke(capsys, "models", "lock", "--bogus")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: No such option '--bogus'.",
+                                          "hint: run `video-censor models lock --help` for usage"]

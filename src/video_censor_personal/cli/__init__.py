@@ -107,6 +107,14 @@ def redact(text: str) -> str:
     return text.replace(token, "***") if token else text
 
 
+def _report_click_error(exc: click.ClickException) -> None:
+    """Usage errors in our message format: `error:` line, then a `hint:` naming --help."""
+    click.echo(f"error: {exc.format_message()}", err=True)
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "video-censor"
+    click.echo(f"hint: run `{command} --help` for usage", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or debug_enabled()
     try:
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        _report_click_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
