@@ -1,0 +1,286 @@
+"""The model cache: content-addressed, versioned, safe for several processes at once.
+
+    {cache}/models-v1/                       the version moves when the layout changes
+    ├── blobs/
+    │   ├── <sha256>                         verified content, one copy per distinct file
+    │   └── <sha256>.part                    an interrupted download, resumed by the next run
+    ├── records/
+    │   └── <sha256>.json                    (size, mtime_ns, inode) of files hashed good / bad
+    ├── locks/
+    │   └── <sha256>.lock                    one cross-process lock per blob (filelock)
+    └── snapshots/
+        └── <name>/<commit>/<path>           a model's view: original relative paths,
+                                             hardlinks to blobs (copies where links fail);
+                                             this directory is what `models path NAME` prints
+
+A file reaches `blobs/<sha256>` only by a rename after its size and sha256 matched the
+lock, so a final path never holds unverified bytes. The records are what make a no-op run
+hash nothing: a file whose (size, mtime_ns, inode) is recorded good was hashed since it last
+changed. A view hardlinked to its blob shares the blob's inode, so one record covers both,
+and a byte changed through the view changes the mtime that the record holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from video_censor_personal.errors import IntegrityError
+
+LAYOUT = "models-v1"
+CHUNK = 1 << 20
+PRESENT, MISSING, INVALID, UNVERIFIED = "present", "missing", "invalid", "unverified"
+PART_MAX_AGE = 7 * 24 * 3600.0  # a partial download older than a week is not worth resuming
+TMP_MAX_AGE = 3600.0  # temp files live for one link or copy; an hour old means orphaned
+_RECORD_KEEP = 4  # a blob and a few copies of it; older entries are dropped
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A cached file's state, read from stat calls and its record only (no hashing)."""
+
+    state: str
+    linked: bool  # the view path exists
+
+
+def sha256_file(path: Path, hasher=None, progress: Callable[[int], None] | None = None) -> str:
+    """Stream `path` through sha256 in 1 MiB chunks (memory stays flat for any size)."""
+    hasher = hasher or hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            hasher.update(view[:n])
+            if progress:
+                progress(n)
+    return hasher.hexdigest()
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+class Cache:
+    """Paths, records, locks and views of one cache directory."""
+
+    def __init__(self, cache_dir: Path):
+        self.root = Path(cache_dir) / LAYOUT
+
+    # ------------------------------------------------------------ paths
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.root / "blobs" / sha256
+
+    def part_path(self, sha256: str) -> Path:
+        return self.root / "blobs" / f"{sha256}.part"
+
+    def view_dir(self, name: str, commit: str) -> Path:
+        """Stable per model and commit, so a loader may keep the path between runs."""
+        return self.root / "snapshots" / name / commit
+
+    def _record_path(self, sha256: str) -> Path:
+        return self.root / "records" / f"{sha256}.json"
+
+    # ------------------------------------------------------------ state
+
+    def inspect(self, sha256: str, size: int, view: Path) -> Inspection:
+        """present / missing / invalid / unverified of the file a loader would open."""
+        view_stat = _stat(view)
+        st = view_stat or _stat(self.blob_path(sha256))
+        if st is None:
+            return Inspection(MISSING, False)
+        return Inspection(self._judge(sha256, size, st), view_stat is not None)
+
+    def _judge(self, sha256: str, size: int, st: os.stat_result) -> str:
+        if st.st_size != size:
+            return INVALID
+        record = self._read_record(sha256)
+        if _key(st) in record["good"]:
+            return PRESENT
+        return INVALID if _key(st) in record["bad"] else UNVERIFIED
+
+    def blob_state(self, sha256: str, size: int) -> str:
+        st = _stat(self.blob_path(sha256))
+        return MISSING if st is None else self._judge(sha256, size, st)
+
+    def _read_record(self, sha256: str) -> dict:
+        try:
+            record = json.loads(self._record_path(sha256).read_text(encoding="utf-8"))
+            return {"good": list(record.get("good", [])), "bad": list(record.get("bad", []))}
+        except (OSError, ValueError, AttributeError):
+            return {"good": [], "bad": []}
+
+    def record(self, sha256: str, path: Path, good: bool, fresh: bool = False) -> None:
+        """Remember that `path`, as it is now, hashed good (or bad) for `sha256`.
+
+        A failed hash also forgets any good entry for the same stat: `verify` promises
+        that the next download re-fetches the file. `fresh` starts a new record (a new
+        blob makes the old entries meaningless).
+        """
+        st = _stat(path)
+        if st is None:
+            return
+        record = {"good": [], "bad": []} if fresh else self._read_record(sha256)
+        key = _key(st)
+        record["good"] = [k for k in record["good"] if k != key]
+        record["bad"] = [k for k in record["bad"] if k != key]
+        record["good" if good else "bad"].append(key)
+        record = {name: entries[-_RECORD_KEEP:] for name, entries in record.items()}
+        _atomic_write(self._record_path(sha256), json.dumps(record))
+
+    def make_layout(self) -> None:
+        """The fixed directories, made once per run rather than once per file."""
+        for name in ("blobs", "records", "locks", "snapshots"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------ locks
+
+    @contextlib.contextmanager
+    def locked(self, sha256: str, cancel: threading.Event | None = None) -> Iterator[None]:
+        """Hold the blob's cross-process lock: one process downloads it, the rest wait.
+
+        The wait polls `cancel`, so Ctrl-C is not stuck behind another process's download.
+        """
+        from filelock import FileLock, Timeout  # only when something is written
+
+        lock = FileLock(str(self.root / "locks" / f"{sha256}.lock"))
+        while True:
+            try:
+                lock.acquire(timeout=0.2)
+                break
+            except Timeout:
+                if cancel is not None and cancel.is_set():
+                    raise KeyboardInterrupt from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # ------------------------------------------------------------ writing
+
+    def install(self, sha256: str, verified: Path) -> Path:
+        """Rename a verified temp file into the blob store and record it good."""
+        blob = self.blob_path(sha256)
+        os.replace(verified, blob)
+        self.record(sha256, blob, good=True, fresh=True)
+        return blob
+
+    def discard_blob(self, sha256: str) -> None:
+        self.blob_path(sha256).unlink(missing_ok=True)
+
+    def link(self, sha256: str, view: Path) -> None:
+        """Point `view` at the blob: a hardlink, or a verified copy where links fail.
+
+        A link appears whole at once, so where no view exists yet it is made in place;
+        a replacement is built beside the view and renamed over it, so a reader sees
+        the old file or the new one, never a half-made one.
+        """
+        blob = self.blob_path(sha256)
+        view_stat = _stat(view)
+        if view_stat is not None and view_stat.st_ino == blob.stat().st_ino:
+            return
+        view.parent.mkdir(parents=True, exist_ok=True)
+        if view_stat is None and _try_link(blob, view):
+            return
+        tmp = view.with_name(f".{view.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        copied = not _try_link(blob, tmp)
+        if copied:
+            copy_verified(blob, tmp, sha256)
+        os.replace(tmp, view)
+        if copied:
+            self.record(sha256, view, good=True)
+
+    def clean_orphans(self, now: float | None = None) -> list[Path]:
+        """Remove temp files nobody will finish; returns what was removed.
+
+        A `.part` file is kept for resuming unless it is a week old and no process
+        holds its lock; `.tmp` files are one link or copy long, so an hour is orphaned.
+        """
+        now = time.time() if now is None else now
+        removed = []
+        for path in self._temp_files():
+            age = now - path.stat().st_mtime
+            if path.suffix == ".tmp" and age > TMP_MAX_AGE or self._stale_part(path, age):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+
+    def _temp_files(self) -> Iterator[Path]:
+        for directory, _, files in os.walk(self.root):
+            for name in files:
+                if name.endswith((".tmp", ".part")):
+                    yield Path(directory) / name
+
+    def _stale_part(self, path: Path, age: float) -> bool:
+        if path.suffix != ".part" or age <= PART_MAX_AGE:
+            return False
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.root / "locks" / f"{path.stem}.lock"))
+        try:
+            with lock.acquire(timeout=0):
+                return True
+        except Timeout:
+            return False
+
+
+def _try_link(source: Path, target: Path) -> bool:
+    """A hardlink, or False where the filesystem refuses (or another process won the race)."""
+    try:
+        os.link(source, target)
+        return True
+    except OSError:
+        return False
+
+
+def copy_verified(source: Path, target: Path, sha256: str) -> None:
+    """Copy while hashing; the target is removed unless its bytes match `sha256`."""
+    hasher = hashlib.sha256()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                hasher.update(chunk)
+                dst.write(chunk)
+        if hasher.hexdigest() != sha256:
+            raise IntegrityError(
+                f"{source}: sha256 mismatch while copying",
+                details=[f"expected sha256 {sha256}", f"actual sha256   {hasher.hexdigest()}"],
+                hint="run `video-censor models verify` and then `video-censor models download`",
+            )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+    except FileNotFoundError:  # the directory went away (or never was): make it, once
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def free_bytes(directory: Path) -> int:
+    """Free space where the cache lives (its nearest existing ancestor before it exists)."""
+    probe = Path(directory)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free

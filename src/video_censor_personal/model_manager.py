@@ -1,0 +1,400 @@
+"""Locked models in the cache: plan as a value, then apply it (download, verify, export).
+
+    plan(names)        -> Plan: each locked file present / missing / invalid / unverified,
+                          from stat calls and records only (no hashing, no network)
+    download(names)    hash what is unverified, then fetch what is missing or invalid:
+                          disk check first, `jobs` files in parallel, one blob per sha256
+    verify(names)      full re-hash; failures lose their record, so download re-fetches
+    ensure_ready(...)  what `analyze` calls before any work
+    export(dir)        DIR/models.lock + DIR/blobs/<sha256>: a file:// mirror
+
+Several processes may run this at once: each blob is fetched under its cache lock, and
+whoever gets the lock second finds the blob present and only links its view.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from video_censor_personal.cache import (
+    INVALID,
+    MISSING,
+    PRESENT,
+    UNVERIFIED,
+    Cache,
+    copy_verified,
+    free_bytes,
+    sha256_file,
+)
+from video_censor_personal.environment import Runtime
+from video_censor_personal.errors import (
+    DiskSpaceError,
+    IntegrityError,
+    ModelsMissingError,
+    NetworkError,
+    UsageError,
+    VideoCensorError,
+)
+from video_censor_personal.lockfile import LockedFile, LockedModel, Lockfile, atomic_write_text, render_lockfile
+from video_censor_personal.reporting import NullReporter, Reporter
+
+DISK_MARGIN = 64 << 20  # room for records, views and whatever else writes meanwhile
+DOWNLOAD_HINT = "run `video-censor models download` (or `video-censor --download-models`)"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """One locked file and what the cache holds for it."""
+
+    model: str
+    locked: LockedFile
+    view: Path
+    state: str
+    linked: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}/{self.locked.path}"
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    name: str
+    repo: str
+    commit: str
+    path: Path
+    files: tuple[FilePlan, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(f.state == PRESENT for f in self.files)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the cache holds against the lock; printable (`status`), applied by download."""
+
+    models: tuple[ModelPlan, ...]
+
+    def files(self, *states: str) -> list[FilePlan]:
+        every = [f for model in self.models for f in model.files]
+        return [f for f in every if f.state in states] if states else every
+
+    @property
+    def to_fetch(self) -> list[FilePlan]:
+        return self.files(MISSING, INVALID)
+
+    def to_json(self, lockfile: Path, cache_dir: Path) -> dict:
+        """The `models status --json` document (DESIGN "Precise rules")."""
+        return {"lockfile": str(lockfile), "cache": str(cache_dir), "models": [
+            {"name": m.name, "repo": m.repo, "commit": m.commit, "path": str(m.path), "files": [
+                {"path": f.locked.path, "size": f.locked.size, "sha256": f.locked.sha256, "state": f.state}
+                for f in m.files]}
+            for m in self.models]}
+
+
+@dataclass(frozen=True)
+class DownloadSummary:
+    fetched: tuple[FilePlan, ...] = ()
+    fetched_bytes: int = 0
+    present: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    failures: tuple[tuple[FilePlan, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def raise_for_failures(self) -> None:
+        if self.failures:
+            raise IntegrityError(
+                f"{len(self.failures)} of {self.checked} files failed verification",
+                details=[f"{plan.label}: {reason}" for plan, reason in self.failures],
+                hint=DOWNLOAD_HINT,
+            )
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    directory: Path
+    files: int
+    copied_bytes: int
+
+
+class ModelManager:
+    """The locked models of one lock file, in the cache of one runtime."""
+
+    def __init__(self, lock: Lockfile, runtime: Runtime, reporter: Reporter | None = None, *, sleep=None):
+        self.lock, self.runtime = lock, runtime
+        self.reporter = reporter or NullReporter()
+        self.cache = Cache(runtime.cache_dir)
+        self._sleep = sleep or time.sleep
+
+    # ------------------------------------------------------------ planning
+
+    def plan(self, names: Iterable[str] | None = None) -> Plan:
+        """States from stat calls and records only: cheap enough for every command."""
+        return Plan(tuple(self._plan_model(model) for model in self._models(names)))
+
+    def _plan_model(self, model: LockedModel) -> ModelPlan:
+        path = self.model_path(model.name)
+        files = []
+        for locked in model.files:
+            view = path / locked.path
+            seen = self.cache.inspect(locked.sha256, locked.size, view)
+            files.append(FilePlan(model.name, locked, view, seen.state, seen.linked))
+        return ModelPlan(model.name, model.repo, model.commit, path, tuple(files))
+
+    def _models(self, names: Iterable[str] | None) -> list[LockedModel]:
+        if names is None:
+            return list(self.lock.models)
+        wanted = list(dict.fromkeys(names))
+        unknown = [name for name in wanted if self.lock.model(name) is None]
+        if unknown:
+            raise UsageError(
+                f"unknown model{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+                details=unknown,
+                hint="models in the lock: " + (", ".join(self.lock.names) or "none"),
+            )
+        return [self.lock.model(name) for name in wanted]
+
+    def model_path(self, name: str) -> Path:
+        """The directory of NAME's files (original relative paths), stable per commit."""
+        model = self._models([name])[0]
+        return self.cache.view_dir(model.name, model.commit)
+
+    # ------------------------------------------------------------ settling
+
+    def _settle(self, plan: Plan) -> Plan:
+        """Hash what is unverified and link views of present files; returns the new plan."""
+        unverified = plan.files(UNVERIFIED)
+        judged = dict(zip(unverified, self._map(self._hash_and_record, unverified), strict=True))
+        return Plan(tuple(
+            replace(model, files=tuple(self._linked(replace(f, state=judged.get(f, f.state))) for f in model.files))
+            for model in plan.models
+        ))
+
+    def _linked(self, plan: FilePlan) -> FilePlan:
+        if plan.state != PRESENT or plan.linked:
+            return plan
+        self.cache.link(plan.locked.sha256, plan.view)
+        return replace(plan, linked=True)
+
+    def _map(self, function, items: list, cancel: threading.Event | None = None) -> list:
+        """`function` over `items` on `jobs` threads (hashing and I/O release the GIL).
+
+        On Ctrl-C, `cancel` tells the running calls to stop and queued ones are dropped.
+        """
+        if len(items) <= 1 and cancel is None:
+            return [function(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor  # not needed by a no-op run
+
+        with ThreadPoolExecutor(max_workers=min(self.runtime.jobs, len(items))) as pool:
+            try:
+                return list(pool.map(function, items))
+            except KeyboardInterrupt:
+                if cancel is not None:
+                    cancel.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _hash_and_record(self, plan: FilePlan) -> str:
+        """Hash the file a loader would open; remember the verdict for its current stat."""
+        path = plan.view if plan.linked else self.cache.blob_path(plan.locked.sha256)
+        good = sha256_file(path) == plan.locked.sha256
+        self.cache.record(plan.locked.sha256, path, good)
+        return PRESENT if good else INVALID
+
+    # ------------------------------------------------------------ download
+
+    def download(self, names: Iterable[str] | None = None) -> DownloadSummary:
+        """Fetch every missing or invalid file of `names` (all models by default), verified."""
+        started = time.monotonic()
+        plan = self._settle(self.plan(names))
+        groups = _by_blob(plan.to_fetch)
+        present = len(plan.files(PRESENT))
+        if not groups:
+            return DownloadSummary(present=present, seconds=time.monotonic() - started)
+        self._check_offline(plan.to_fetch)
+        self._check_disk(groups)
+        self.cache.make_layout()
+        self.cache.clean_orphans()
+        fetched_bytes = self._fetch_all(groups)
+        fetched = tuple(f for files in groups for f in files)
+        return DownloadSummary(fetched, fetched_bytes, present, time.monotonic() - started)
+
+    def _check_offline(self, files: list[FilePlan]) -> None:
+        """Offline with no file:// mirror: nothing can come, so say it once, for every file."""
+        if self.runtime.offline and not any(m.startswith("file://") for m in self.runtime.mirrors):
+            raise NetworkError(
+                f"offline: {len(files)} locked file(s) not in the cache",
+                details=[f"{f.label} ({f.state})" for f in files],
+                hint="run `video-censor --download-models` with network access, "
+                "or pass --mirror file:///DIR (a `models export` directory)",
+            )
+
+    def _check_disk(self, groups: list[list[FilePlan]]) -> None:
+        """DESIGN: free space is checked before any byte is fetched (exit 4)."""
+        need = sum(self._remaining(files[0].locked) for files in groups)
+        free = free_bytes(self.cache.root)
+        if need + DISK_MARGIN > free:
+            raise DiskSpaceError(
+                f"not enough disk space in {self.cache.root}: {_mib(need)} to download "
+                f"(+{_mib(DISK_MARGIN)} margin), {_mib(free)} free",
+                details=[f.label for files in groups for f in files],
+                hint="free some space, or point VIDEO_CENSOR_CACHE (or --cache-dir) at a larger disk",
+            )
+
+    def _remaining(self, locked: LockedFile) -> int:
+        part = self.cache.part_path(locked.sha256)
+        done = part.stat().st_size if part.exists() else 0
+        return max(locked.size - done, 0) if done <= locked.size else locked.size
+
+    def _fetch_all(self, groups: list[list[FilePlan]]) -> int:
+        from video_censor_personal.fetch import FetchRun  # only when there is something to fetch
+
+        run = FetchRun(self.runtime, self.reporter, self._sleep)
+        self.reporter.start(sum(files[0].locked.size for files in groups), len(groups))
+        try:
+            outcomes = self._map(lambda files: self._obtain_safely(files, run), groups, run.cancel)
+        finally:
+            self.reporter.finish()
+            run.close()
+        errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        if errors:
+            raise _combined(errors, sum(len(files) for files in groups))
+        return sum(outcomes)
+
+    def _obtain_safely(self, files: list[FilePlan], run):
+        """The bytes fetched, or the error: one failed file must not stop the others."""
+        try:
+            return self._obtain(files, run)
+        except VideoCensorError as error:
+            return error
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            return DiskSpaceError(f"{files[0].label}: disk full while downloading", details=[str(error)],
+                                  hint="free some space and run the same command again: it resumes")
+
+    def _obtain(self, files: list[FilePlan], run) -> int:
+        """Under the blob's lock: reuse what another process finished, else fetch it."""
+        locked, fetched = files[0].locked, 0
+        with self.cache.locked(locked.sha256, run.cancel):
+            if not self._blob_is_good(files[0]):
+                self.cache.discard_blob(locked.sha256)
+                self._fetch_blob(files[0], run)
+                fetched = locked.size
+            else:
+                self.reporter.advance(locked.size)
+            for f in files:
+                self.cache.link(locked.sha256, f.view)
+        self.reporter.file_done(files[0].label)
+        return fetched
+
+    def _blob_is_good(self, plan: FilePlan) -> bool:
+        state = self.cache.blob_state(plan.locked.sha256, plan.locked.size)
+        if state == UNVERIFIED:
+            state = self._hash_and_record(replace(plan, linked=False))
+        return state == PRESENT
+
+    def _fetch_blob(self, plan: FilePlan, run) -> None:
+        part = self.cache.part_path(plan.locked.sha256)
+        run.fetch(self.lock.model(plan.model), plan.locked, part)
+        self.cache.install(plan.locked.sha256, part)
+
+    # ------------------------------------------------------------ verify, ensure, export
+
+    def verify(self, names: Iterable[str] | None = None) -> VerifyReport:
+        """Re-hash every file (no shortcuts); a failure forgets the file's good record."""
+        files = self.plan(names).files()
+        self.reporter.start(sum(f.locked.size for f in files if f.state != MISSING), len(files))
+        try:
+            reasons = self._map(self._verify_one, files)
+        finally:
+            self.reporter.finish()
+        failures = tuple((f, reason) for f, reason in zip(files, reasons, strict=True) if reason)
+        return VerifyReport(len(files), failures)
+
+    def _verify_one(self, plan: FilePlan) -> str | None:
+        if plan.state == MISSING:
+            return "missing"
+        path = plan.view if plan.linked else self.cache.blob_path(plan.locked.sha256)
+        actual = sha256_file(path, progress=self.reporter.advance)
+        good = actual == plan.locked.sha256
+        self.cache.record(plan.locked.sha256, path, good)
+        self.reporter.file_done(plan.label)
+        if good:
+            return None
+        return f"sha256 mismatch: expected {plan.locked.sha256}, actual {actual}"
+
+    def ensure_ready(self, names: Iterable[str], download: bool, hint: str) -> dict[str, Path]:
+        """For `analyze`: every file of `names` verified, or fetched (download=True), or an error.
+
+        Unverified files are hashed first, so a corrupted file is caught before it is used.
+        """
+        names = list(dict.fromkeys(names))
+        plan = self._settle(self.plan(names))
+        if plan.to_fetch and download:
+            self.download(names)
+        elif plan.to_fetch:
+            incomplete = [m for m in plan.models if not m.complete]
+            raise ModelsMissingError(
+                "models not downloaded: " + ", ".join(m.name for m in incomplete),
+                details=[f"{f.label} ({f.state})" for f in plan.to_fetch],
+                hint=hint,
+            )
+        return {name: self.model_path(name) for name in names}
+
+    def export(self, directory: Path) -> ExportReport:
+        """DIR/models.lock and DIR/blobs/<sha256>, each copy hashed as it is written."""
+        self.ensure_ready(self.lock.names, download=False, hint=DOWNLOAD_HINT + ", then export again")
+        copied = 0
+        blobs = {f.locked.sha256: f for f in self.plan().files()}
+        for sha256, plan in sorted(blobs.items()):
+            copied += self._export_blob(plan, Path(directory) / "blobs" / sha256)
+        atomic_write_text(Path(directory) / "models.lock", render_lockfile(self.lock))
+        return ExportReport(Path(directory), len(blobs), copied)
+
+    def _export_blob(self, plan: FilePlan, target: Path) -> int:
+        size_ok = target.exists() and target.stat().st_size == plan.locked.size
+        if size_ok and sha256_file(target) == plan.locked.sha256:
+            return 0
+        tmp = target.with_name(f".{target.name}.tmp")
+        copy_verified(plan.view, tmp, plan.locked.sha256)
+        tmp.replace(target)
+        return plan.locked.size
+
+
+def _by_blob(files: list[FilePlan]) -> list[list[FilePlan]]:
+    """Files grouped by content: two models sharing a file fetch it once."""
+    groups: dict[str, list[FilePlan]] = {}
+    for f in files:
+        groups.setdefault(f.locked.sha256, []).append(f)
+    return list(groups.values())
+
+
+def _combined(errors: list, total: int):
+    """One error for several failed files: the class with the highest exit code, every file listed."""
+    if len(errors) == 1:
+        return errors[0]
+    worst = max(errors, key=lambda error: error.exit_code)
+    details = []
+    for error in errors:
+        details += [error.message] + [f"  {detail}" for detail in error.details]
+    return type(worst)(f"{len(errors)} of {total} files could not be downloaded", details=details,
+                       hint=worst.hint)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
