@@ -42,13 +42,19 @@ def start_download(cwd) -> subprocess.Popen:
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_mid_download_then_rerun_resumes(fake_hub, project, tmp_path):
+def start_slow_download(fake_hub, project, cwd, until_bytes: int):
+    """A download process, once its partial file of big.onnx holds `until_bytes` (CDN at 4 MiB/s)."""
     fake_hub.add_fault(Fault("slow", origin="cdn", path="big.onnx", rate=4 << 20))
     part = cache_root() / "blobs" / f"{project.file('big.onnx').sha256}.part"
-    process = start_download(tmp_path)
+    process = start_download(cwd)
     deadline = time.monotonic() + 20
-    while not (part.exists() and part.stat().st_size >= 2 << 20) and time.monotonic() < deadline:
+    while not (part.exists() and part.stat().st_size >= until_bytes) and time.monotonic() < deadline:
         time.sleep(0.02)
+    return part, process
+
+
+def test_sigkill_mid_download_then_rerun_resumes(fake_hub, project, tmp_path):
+    part, process = start_slow_download(fake_hub, project, tmp_path, until_bytes=2 << 20)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     kept = part.stat().st_size
@@ -62,12 +68,7 @@ def test_sigkill_mid_download_then_rerun_resumes(fake_hub, project, tmp_path):
 
 
 def test_ctrl_c_stops_quickly_and_keeps_the_partial_file(fake_hub, project, tmp_path):
-    fake_hub.add_fault(Fault("slow", origin="cdn", path="big.onnx", rate=4 << 20))
-    part = cache_root() / "blobs" / f"{project.file('big.onnx').sha256}.part"
-    process = start_download(tmp_path)
-    deadline = time.monotonic() + 20
-    while not (part.exists() and part.stat().st_size >= 1 << 20) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    part, process = start_slow_download(fake_hub, project, tmp_path, until_bytes=1 << 20)
     interrupted = time.monotonic()
     process.send_signal(signal.SIGINT)
     code = process.wait(10)
