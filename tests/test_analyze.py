@@ -124,7 +124,7 @@ def test_a_model_missing_from_the_lock_is_exit_2_naming_the_fix(project, capsys,
     (tmp_path / "models.toml").write_text(MANIFEST.replace("tiny", "other"), encoding="utf-8")
     result = invoke(capsys, "analyze", "clip.mp4")
     assert result.exit_code == 2
-    assert result.error_lines == ["error: model other is not in models.lock"]
+    assert result.error_lines == ["error: model 'other' is not in models.lock (the lock is out of date)"]
     assert "hint: run `video-censor models lock`" in result.stderr
 
 

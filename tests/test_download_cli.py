@@ -202,3 +202,15 @@ def test_export_of_incomplete_cache_exits_1(capsys, project, tmp_path):
     result = invoke(capsys, "models", "export", str(tmp_path / "out"))
     assert result.exit_code == 1 and "not downloaded" in result.error_lines[0]
     assert not (tmp_path / "out" / "models.lock").exists()
+
+
+def test_a_cache_path_that_is_a_file_is_bad_input(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.lock").write_text(
+        '# x\nlock-version = 1\ncreated-by = "t"\nmanifest-hash = "sha256:' + "0" * 64 + '"\n')
+    (tmp_path / "occupied").write_text("not a directory")
+    result = invoke(capsys, "--cache-dir", str(tmp_path / "occupied" / "cache"), "--download-models")
+    assert result.exit_code == 2
+    assert result.error_lines == [f"error: the model cache {tmp_path / 'occupied' / 'cache'} is not a directory "
+                                  f"({tmp_path / 'occupied'} is a file)"]
+    assert "hint: point VIDEO_CENSOR_CACHE or --cache-dir" in result.stderr

@@ -64,3 +64,13 @@ def test_usage_errors_use_the_error_format_and_exit_2(capsys):
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["error: No such option '--bogus'.",
                                           "hint: run `video-censor models lock --help` for usage"]
+
+
+def test_debug_adds_a_traceback_but_keeps_the_error_line_and_exit_code(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text("[models.a]\nrepo = 3\n")
+    plain = invoke(capsys, "models", "lock", "--check")
+    debug = invoke(capsys, "--debug", "models", "lock", "--check")
+    assert plain.exit_code == debug.exit_code == 2
+    assert "Traceback" not in plain.stderr and "Traceback (most recent call last)" in debug.stderr
+    assert debug.error_lines == plain.error_lines

@@ -10,8 +10,8 @@ import pytest
 
 from tests.clirun import invoke
 from tests.fakehub import LFS, Fault
-from video_censor_personal.cli.output import format_size
 from video_censor_personal.lockfile import read_lockfile
+from video_censor_personal.reporting import format_size
 
 ONNX = b"\x08\x07" + bytes(range(256)) * 40
 CONFIG = b'{"id2label": {"0": "normal", "1": "nsfw"}}'
@@ -199,7 +199,7 @@ def test_refused_connection_is_a_network_error(project, capsys, monkeypatch):
     manifest(project, '[models.x]\nrepo = "org/x"\n')
     result = invoke(capsys, "models", "lock")
     assert result.exit_code == 3
-    assert result.error_lines[0].startswith("error: org/x@main: cannot get an answer from http://127.0.0.1:9")
+    assert result.error_lines[0].startswith("error: model 'x': org/x@main: cannot get an answer from http://127.0.0.1:9")
 
 
 def test_offline_lock_is_refused_clearly(project, capsys, monkeypatch):

@@ -102,3 +102,34 @@ def test_check_is_offline_and_reports_staleness_in_one_line(tmp_path, monkeypatc
     assert result.exit_code == 1
     assert result.error_lines == ["error: models.lock is out of date with models.toml: beta added; alpha changed"]
     assert "hint: run `video-censor models lock`" in result.stderr
+
+
+def test_lock_sets_a_damaged_lock_aside_and_repairs_it(fake_hub, tmp_path, monkeypatch, capsys):
+    fake_hub.create_repo("org/x").commit({"a.json": b"{}"})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text('[models.alpha]\nrepo = "org/x"\n')
+    tamper(tmp_path, 'path = "onnx/model.onnx"', 'path = "../evil"')
+    strict = invoke(capsys, "models", "lock", "--strict")
+    assert strict.exit_code == 1 and "set aside" in strict.warning_lines[0]
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 0, result.stderr
+    assert result.warning_lines[0].startswith("warning: models.lock: set aside, every model is resolved afresh: ")
+    assert [m.name for m in read_lockfile(tmp_path / "models.lock").models] == ["alpha"]
+    assert invoke(capsys, "models", "lock", "--check").exit_code == 0
+
+
+def test_lock_refuses_to_downgrade_a_lock_from_a_newer_tool(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text('[models.alpha]\nrepo = "org/x"\n')
+    path = tamper(tmp_path, "lock-version = 1", "lock-version = 2")
+    before = path.read_bytes()
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 2 and "newer than this video-censor understands" in result.error_lines[0]
+    assert path.read_bytes() == before
+
+
+def test_check_and_dry_run_do_not_mix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text("")
+    result = invoke(capsys, "models", "lock", "--check", "--dry-run")
+    assert result.exit_code == 2 and result.error_lines[0].startswith("error: --check compares the lock")

@@ -75,17 +75,17 @@ class AnalysisPipeline:
     def _check_locked(self, model: ModelSpec) -> None:
         locked = self.lock.model(model.name)
         if locked is None:
-            raise LockfileError(f"model {model.name} is not in models.lock", hint=LOCK_HINT)
+            raise LockfileError(f"model {model.name!r} is not in models.lock (the lock is out of date)", hint=LOCK_HINT)
         wanted = (model.repo, model.revision, model.include, model.exclude)
         if (locked.repo, locked.revision, locked.include, locked.exclude) != wanted:
             raise LockfileError(
-                f"model {model.name}: models.lock is out of date with models.toml "
+                f"model {model.name!r}: models.lock is out of date with models.toml "
                 "(repo, revision, include or exclude changed)",
                 hint=LOCK_HINT,
             )
         if locked.file(model.analysis.file) is None:
             raise UsageError(
-                f"model {model.name}: analysis file {model.analysis.file!r} is not among its locked files",
+                f"model {model.name!r}: analysis file {model.analysis.file!r} is not among its locked files",
                 hint=f"check file in [models.{model.name}.analysis] and include, then {LOCK_HINT}",
             )
 

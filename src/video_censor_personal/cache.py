@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from video_censor_personal.errors import IntegrityError
+from video_censor_personal.errors import IntegrityError, UsageError
 
 LAYOUT = "models-v1"
 CHUNK = 1 << 20
@@ -80,6 +80,7 @@ class Cache:
 
     def __init__(self, cache_dir: Path):
         self.root = Path(cache_dir) / LAYOUT
+        _refuse_a_file_in_the_way(Path(cache_dir))
 
     # ------------------------------------------------------------ paths
 
@@ -145,8 +146,12 @@ class Cache:
 
     def make_layout(self) -> None:
         """The fixed directories, made once per run rather than once per file."""
-        for name in ("blobs", "records", "locks", "snapshots"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
+        try:
+            for name in ("blobs", "records", "locks", "snapshots"):
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot use the model cache {self.root.parent}: {exc.strerror}",
+                             hint=_CACHE_HINT) from None
 
     # ------------------------------------------------------------ locks
 
@@ -284,3 +289,16 @@ def free_bytes(directory: Path) -> int:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     return shutil.disk_usage(probe).free
+
+
+_CACHE_HINT = "point VIDEO_CENSOR_CACHE or --cache-dir at a directory you can write to"
+
+
+def _refuse_a_file_in_the_way(cache_dir: Path) -> None:
+    """A cache path that is a file (or lies under one) is bad input, found before any work."""
+    for path in (cache_dir, *cache_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise UsageError(f"the model cache {cache_dir} is not a directory ({path} is a file)",
+                                 hint=_CACHE_HINT)
+            return

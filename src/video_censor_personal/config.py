@@ -326,7 +326,7 @@ def _parse_analysis(name: str, raw: object, where: _Where) -> AnalysisSpec:
     _reject_unknown(raw, _ANALYSIS_KEYS, where, table)
     kind, file = raw.get("kind"), raw.get("file")
     if kind not in ANALYSIS_KINDS:
-        where.fail(f"model {name!r}: analysis kind must be one of {ANALYSIS_KINDS}", table, "kind")
+        where.fail(f"model {name!r}: analysis kind must be one of: {', '.join(ANALYSIS_KINDS)}", table, "kind")
     if not isinstance(file, str) or not file:
         where.fail(f"model {name!r}: analysis needs file = \"path/in/repo.onnx\"", table, "file")
     output = raw.get("output", "logits")

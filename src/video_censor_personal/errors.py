@@ -3,7 +3,8 @@
     VideoCensorError                  every error we raise; carries a hint naming the fix
     ├── UsageError          (exit 2)  bad input from the user
     │   ├── ManifestError             models.toml: syntax, schema, values (file + line)
-    │   ├── LockfileError             models.lock: malformed, tampered, unknown version
+    │   ├── LockfileError             models.lock: malformed or tampered
+    │   │   └── LockVersionError          written by a newer video-censor
     │   ├── ResolutionError           the Hub says the repo/revision/pattern does not exist,
     │   │                             the repo is disabled, or gated without a token
     │   └── MediaError                a video that cannot be read
@@ -47,6 +48,10 @@ class ManifestError(UsageError):
 
 class LockfileError(UsageError):
     """models.lock cannot be trusted as it is."""
+
+
+class LockVersionError(LockfileError):
+    """models.lock has a lock-version this tool does not know: never silently downgraded."""
 
 
 class ResolutionError(UsageError):

@@ -270,12 +270,18 @@ def _final_error(wanted: Wanted, failures: list[tuple[Source, TransferFailure]],
     if kinds & {"gated", "denied"} and (kinds <= {"gated", "denied", "not-found", "unreachable"}):
         return _access_error(wanted, failures, details)
     if kinds == {"integrity"}:
-        actual = failures[-1][1].actual
+        actual = failures[-1][1].actual or f"more than the locked {wanted.size} bytes"
         return IntegrityError(
             f"{wanted.label}: sha256 mismatch from every source: expected {wanted.sha256}, got {actual}",
             details=details,
             hint="the sources serve other bytes than models.lock pins; check the mirrors, "
             "or run `video-censor models lock` if the lock is wrong",
+        )
+    if kinds == {"not-found"}:  # retrying cannot help: the lock points where nothing is
+        return NetworkError(
+            f"{wanted.label}: no source has this file at commit {wanted.commit[:7]}",
+            details=details,
+            hint=f"check the mirrors, or re-lock it: `video-censor models lock --upgrade-model {wanted.model}`",
         )
     return NetworkError(
         f"{wanted.label}: download failed from every source",

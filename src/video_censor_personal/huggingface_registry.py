@@ -172,7 +172,8 @@ class HubRegistry:
             except VideoCensorError:
                 raise
             except Exception as exc:  # huggingface_hub and httpx raise many types: sort them here
-                error, retry_after = _translate(exc, repo, revision, path, self.runtime.endpoint)
+                error, retry_after = _translate(exc, repo, revision, path, self.runtime.endpoint,
+                                                bool(self.runtime.token))
                 if retry_after is None or attempt >= self.runtime.retries:
                     raise error from None
                 time.sleep(min(retry_after, 60) * self.runtime.retry_sleep_scale if retry_after
@@ -199,31 +200,37 @@ def _summary(model) -> ModelSummary:
 
 
 def _translate(exc: Exception, repo: str, revision: str | None, path: str | None,
-               endpoint: str) -> tuple[VideoCensorError, float | None]:
+               endpoint: str, has_token: bool) -> tuple[VideoCensorError, float | None]:
     """(our error, seconds to wait before a retry or None when retrying cannot help)."""
     from huggingface_hub import errors as hf_errors
 
     at = f"{repo}@{revision}" if revision else repo
-    if isinstance(exc, hf_errors.GatedRepoError):
-        return ResolutionError(f"{repo} is a gated repo and no valid token was given",
+    if isinstance(exc, hf_errors.GatedRepoError):  # a subclass of RepositoryNotFoundError: first
+        if has_token:
+            return ResolutionError(f"{repo} is a gated repo and your token has no access to it",
+                                   hint="accept its terms on the Hub with the account of HF_TOKEN"), None
+        return ResolutionError(f"{repo} is a gated repo and no token was given",
                                hint="accept its terms on the Hub, then set HF_TOKEN or run `hf auth login`"), None
     if isinstance(exc, hf_errors.RepositoryNotFoundError):
         return ResolutionError(f"repo {repo} not found on {endpoint}",
-                               hint="check the repo id in models.toml (private repos need HF_TOKEN)"), None
+                               hint="check the repo id (private repos need HF_TOKEN)"), None
     if isinstance(exc, hf_errors.RevisionNotFoundError):
         return ResolutionError(f"revision {revision!r} not found in {repo}",
-                               hint="check the revision in models.toml (a branch, tag or full commit)"), None
+                               hint="check the revision: a branch, a tag or a full 40-hex commit"), None
     if isinstance(exc, hf_errors.EntryNotFoundError):
-        return ResolutionError(f"{at}: file {path!r} not found"), None
+        return ResolutionError(f"{at}: file {path!r} not found",
+                               hint="the Hub listed it a moment ago: run the same command again"), None
     if isinstance(exc, hf_errors.DisabledRepoError):
         return ResolutionError(f"repo {repo} is disabled on the Hub",
                                hint="remove it from models.toml or pick another model"), None
     status = _status_of(exc)
+    where = f"{at}, file {path!r}" if path else at
     if status is not None and status not in _RETRYABLE_STATUS:
-        return UsageError(f"{at}: the Hub answered HTTP {status}") if status < 500 else NetworkError(
-            f"{at}: the Hub answered HTTP {status}"), None
+        error_class = UsageError if status < 500 else NetworkError
+        return error_class(f"{where}: the Hub answered HTTP {status}",
+                           hint=f"check that {endpoint} is a Hugging Face Hub (HF_ENDPOINT)"), None
     reason = f"HTTP {status}" if status else type(exc).__name__
-    message = f"{at}: cannot get an answer from {endpoint} ({reason})"
+    message = f"{where}: cannot get an answer from {endpoint} ({reason})"
     return NetworkError(message, hint="check the network or HF_ENDPOINT, then try again"), _retry_after(exc)
 
 

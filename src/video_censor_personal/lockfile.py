@@ -30,7 +30,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from video_censor_personal import __version__
-from video_censor_personal.errors import LockfileError
+from video_censor_personal.errors import LockfileError, LockVersionError
 from video_censor_personal.paths import is_safe_relative_path
 
 LOCK_VERSION = 1
@@ -183,10 +183,11 @@ def parse_lock_document(document: dict, where: str) -> Lockfile:
     if not isinstance(version, int) or isinstance(version, bool):
         raise LockfileError(f"{where}: missing or invalid lock-version", hint=_REGENERATE)
     if version > LOCK_VERSION:
-        raise LockfileError(
+        raise LockVersionError(
             f"{where}: lock-version {version} is newer than this video-censor understands "
             f"(it reads version {LOCK_VERSION})",
-            hint="upgrade video-censor, or run `video-censor models lock` to rewrite the lock",
+            hint="upgrade video-censor (a newer one wrote this lock), or delete the lock and run "
+            "`video-censor models lock`",
         )
     manifest_hash = document.get("manifest-hash")
     if not isinstance(manifest_hash, str) or not re.match(r"^sha256:[0-9a-f]{64}$", manifest_hash):

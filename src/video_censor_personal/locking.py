@@ -17,9 +17,15 @@ from enum import Enum
 from video_censor_personal.advisories import Advisory, advise
 from video_censor_personal.config import Manifest, ModelSpec, manifest_hash
 from video_censor_personal.environment import Runtime
-from video_censor_personal.errors import ResolutionError, StaleLockError, VideoCensorError
+from video_censor_personal.errors import (
+    LockfileError,
+    LockVersionError,
+    ResolutionError,
+    StaleLockError,
+    VideoCensorError,
+)
 from video_censor_personal.huggingface_registry import HubRegistry, RepoSnapshot
-from video_censor_personal.lockfile import LockedFile, LockedModel, Lockfile, resolve_url
+from video_censor_personal.lockfile import LockedFile, LockedModel, Lockfile, read_lockfile, resolve_url
 
 METADATA_WORKERS = 16
 FILE_WORKERS = 16
@@ -86,6 +92,24 @@ def _same_request(spec: ModelSpec, locked: LockedModel) -> bool:
 # ---------------------------------------------------------------- resolve
 
 
+def read_previous_lock(path) -> tuple[Lockfile | None, list[Advisory]]:
+    """The lock whose pins `lock` keeps, and a warning when it had to be set aside.
+
+    A damaged lock (bad TOML, bad hash, unsafe path) is set aside: locking afresh is how it
+    gets repaired, and the old one is only replaced once the new one is complete. A lock
+    from a newer video-censor is refused instead of being silently downgraded.
+    """
+    try:
+        return read_lockfile(path), []
+    except FileNotFoundError:
+        return None, []
+    except LockVersionError:
+        raise
+    except LockfileError as error:
+        return None, [Advisory(str(path), f"set aside, every model is resolved afresh: {error.message}")]
+
+
+
 def resolve(manifest: Manifest, previous: Lockfile | None, runtime: Runtime, upgrade: Upgrade,
             registry: HubRegistry | None = None) -> Resolution:
     """The lock for `manifest`, keeping `previous` pins where the rules say so."""
@@ -136,11 +160,11 @@ class _ModelResolver:
     def lock_model(self, spec: ModelSpec, old: LockedModel | None, upgrade: bool):
         try:
             return self._lock_model(spec, old, upgrade)
-        except ResolutionError as error:  # say which model, whichever stage found the problem
+        except VideoCensorError as error:  # say which model, whichever stage found the problem
             if f"model {spec.name!r}" in error.message:
                 raise
-            raise ResolutionError(f"model {spec.name!r}: {error.message}", hint=error.hint,
-                                  details=error.details) from None
+            raise type(error)(f"model {spec.name!r}: {error.message}", hint=error.hint,
+                              details=error.details) from None
 
     def _lock_model(self, spec: ModelSpec, old: LockedModel | None, upgrade: bool):
         head = self.registry.snapshot(spec.repo, spec.revision)

@@ -29,7 +29,7 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tomlkit
@@ -46,8 +46,8 @@ from video_censor_personal.config import (
 from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import ManifestError, UsageError
 from video_censor_personal.huggingface_registry import HubRegistry
-from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
-from video_censor_personal.locking import Resolution, Upgrade, resolve
+from video_censor_personal.lockfile import Lockfile, write_lockfile
+from video_censor_personal.locking import Resolution, Upgrade, read_previous_lock, resolve
 
 _HEADER = re.compile(r"^\s*\[\[?(?P<key>[^\[\]]+)\]\]?\s*(#.*)?$")
 
@@ -123,8 +123,9 @@ def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edi
            registry: HubRegistry) -> EditOutcome:
     """Lock the edited manifest in memory, then write models.toml and models.lock, or neither."""
     manifest = parse_manifest(edited, manifest_path)
-    previous = _read_lock(lockfile_path)
+    previous, set_aside = read_previous_lock(lockfile_path)
     resolution = resolve(manifest, previous, runtime, Upgrade(), registry)
+    resolution = replace(resolution, advisories=set_aside + resolution.advisories)
     _write_bytes(manifest_path, edited.encode("utf-8"))
     try:
         written = write_lockfile(lockfile_path, resolution.lock)
@@ -146,13 +147,6 @@ def _decode(data: bytes, path: Path) -> str:
         return data.decode("utf-8")  # not read_text: that would turn CRLF into LF behind our back
     except UnicodeDecodeError:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
-
-
-def _read_lock(path: Path) -> Lockfile | None:
-    try:
-        return read_lockfile(path)
-    except FileNotFoundError:
-        return None
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -49,7 +49,7 @@ from video_censor_personal.plan import (
     Plan,
     VerifyReport,
 )
-from video_censor_personal.reporting import NullReporter, Reporter
+from video_censor_personal.reporting import NullReporter, Reporter, format_size
 
 DISK_MARGIN = 64 << 20  # room for records, views and whatever else writes meanwhile
 
@@ -172,8 +172,8 @@ class ModelManager:
         free = free_bytes(self.cache.root)
         if need + DISK_MARGIN > free:
             raise DiskSpaceError(
-                f"not enough disk space in {self.cache.root}: {_mib(need)} to download "
-                f"(+{_mib(DISK_MARGIN)} margin), {_mib(free)} free",
+                f"not enough disk space in {self.cache.root}: {format_size(need)} to download "
+                f"(+{format_size(DISK_MARGIN)} margin), {format_size(free)} free",
                 details=[f.label for files in groups for f in files],
                 hint="free some space, or point VIDEO_CENSOR_CACHE (or --cache-dir) at a larger disk",
             )
@@ -317,7 +317,3 @@ def _combined(errors: list, total: int):
         details += [error.message] + [f"  {detail}" for detail in error.details]
     return type(worst)(f"{len(errors)} of {total} files could not be downloaded", details=details,
                        hint=worst.hint)
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MiB"

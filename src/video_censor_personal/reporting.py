@@ -40,3 +40,13 @@ class NullReporter:
 
     def finish(self) -> None:
         pass
+
+
+def format_size(size: int) -> str:
+    """Bytes as a person reads them, the same everywhere: 343401688 -> '327.5 MiB'."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"

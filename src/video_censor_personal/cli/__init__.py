@@ -107,6 +107,14 @@ def redact(text: str) -> str:
     return text.replace(token, "***") if token else text
 
 
+def _print_traceback(debug: bool) -> None:
+    """With --debug, the traceback comes first; the `error:` line and exit code stay the same."""
+    if debug:
+        import traceback
+
+        click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+
+
 def _report_click_error(exc: click.ClickException) -> None:
     """Usage errors in our message format: `error:` line, then a `hint:` naming --help."""
     click.echo(f"error: {exc.format_message()}", err=True)
@@ -128,16 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except VideoCensorError as exc:
-        if debug:
-            raise
+        _print_traceback(debug)
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, traceback only with --debug
-        if debug:
-            raise
+        _print_traceback(debug)
         click.echo(redact(f"error: unexpected {type(exc).__name__}: {exc}"), err=True)
         click.echo("hint: run again with --debug and report the traceback", err=True)
         sys.exit(1)

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
-from video_censor_personal.reporting import NullReporter
+from video_censor_personal.reporting import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
 
@@ -72,7 +72,7 @@ def run_download(options, names: tuple) -> None:
     """`video-censor --download-models` and `models download`: fetch, verified, then say so."""
     summary = make_manager(options, make_reporter(options)).download(list(names) or None)
     if summary.fetched:
-        _say(options, f"Downloaded {len(summary.fetched)} file(s), {_size(summary.fetched_bytes)} "
+        _say(options, f"Downloaded {len(summary.fetched)} file(s), {format_size(summary.fetched_bytes)} "
                       f"in {summary.seconds:.1f} s; {summary.present} already present.")
     else:
         _say(options, f"All {summary.present} locked file(s) present and verified.")
@@ -118,7 +118,7 @@ def status_lines(plan) -> list[str]:
         for f in model.files:
             counts[f.state] = counts.get(f.state, 0) + 1
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files"
-        size = _size(sum(f.locked.size for f in model.files))
+        size = format_size(sum(f.locked.size for f in model.files))
         lines.append(f"{model.name}  {model.commit[:12]}  {summary}  {size}  {model.path}")
         lines += [f"  {f.state:<10} {f.locked.path}" for f in model.files if f.state != "present"]
     return lines or ["no models in the lock"]
@@ -140,17 +140,8 @@ def export_cmd(options, directory):
     """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror."""
     report = make_manager(options, make_reporter(options)).export(Path(directory))
     target = report.directory.resolve()
-    _say(options, f"Exported {report.files} file(s) ({_size(report.copied_bytes)} copied) and models.lock "
+    _say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
                   f"to {target}.\nUse it elsewhere with: --mirror {target.as_uri()}")
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def register(models_group) -> None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import click
 
 from video_censor_personal.cli.common import load_runtime
-from video_censor_personal.cli.output import format_size, print_advisories
+from video_censor_personal.cli.output import print_advisories
 from video_censor_personal.config import load_manifest
 from video_censor_personal.errors import CheckFailed
 from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
-from video_censor_personal.locking import LockMode, ModelChange, Upgrade, check_lock, diff_locks, resolve
+from video_censor_personal.locking import (
+    LockMode,
+    ModelChange,
+    Upgrade,
+    check_lock,
+    diff_locks,
+    read_previous_lock,
+    resolve,
+)
+from video_censor_personal.reporting import format_size
 
 
 def register(models_group: click.Group) -> None:
@@ -21,23 +30,24 @@ def register(models_group: click.Group) -> None:
 @click.option("--upgrade-model", "-P", "upgrade_names", multiple=True, metavar="NAME",
               help="Move NAME to its newest commit (repeatable).")
 @click.option("--strict", is_flag=True, help="Any warning exits 1 and nothing is written (for CI).")
-@click.option("--check", "mode", flag_value=LockMode.CHECK, help="Exit 1 if models.lock is missing or stale.")
-@click.option("--dry-run", "mode", flag_value=LockMode.DRY_RUN, help="Show what would change; write nothing.")
+@click.option("--check", is_flag=True, help="Exit 1 if models.lock is missing or stale (offline).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.pass_obj
-def lock(options, upgrade_all, upgrade_names, strict, mode):
+def lock(options, upgrade_all, upgrade_names, strict, check, dry_run):
     """Resolve models.toml through the Hub into models.lock."""
-    mode = mode or LockMode.WRITE
+    mode = _mode(check, dry_run, upgrade_all or bool(upgrade_names))
     manifest = load_manifest(options.manifest_path)
-    previous = _read_previous(options.lockfile_path)
     if mode is LockMode.CHECK:
-        check_lock(manifest, previous, options.lockfile_path)
+        check_lock(manifest, _read_existing(options.lockfile_path), options.lockfile_path)
         click.echo(f"{options.lockfile_path} is up to date with {options.manifest_path}", err=True)
         return
+    previous, set_aside = read_previous_lock(options.lockfile_path)
     resolution = resolve(manifest, previous, load_runtime(options, manifest),
                          Upgrade(upgrade_all, frozenset(upgrade_names)))
-    print_advisories(resolution.advisories)
-    if strict and resolution.warnings:
-        raise CheckFailed(f"--strict: {len(resolution.warnings)} warning(s); {options.lockfile_path} not written",
+    warnings = set_aside + resolution.warnings
+    print_advisories(set_aside + resolution.advisories)
+    if strict and warnings:
+        raise CheckFailed(f"--strict: {len(warnings)} warning(s); {options.lockfile_path} not written",
                           hint="act on the warnings above, or lock without --strict")
     changes = diff_locks(previous, resolution.lock)
     if mode is LockMode.DRY_RUN:
@@ -49,7 +59,15 @@ def lock(options, upgrade_all, upgrade_names, strict, mode):
         click.echo(f"Resolved {len(changes)} model(s); {options.lockfile_path} unchanged", err=True)
 
 
-def _read_previous(path) -> Lockfile | None:
+def _mode(check: bool, dry_run: bool, upgrading: bool) -> LockMode:
+    if check and (dry_run or upgrading):
+        raise click.UsageError("--check compares the lock with models.toml offline; it takes no "
+                               "--dry-run, --upgrade or --upgrade-model")
+    return LockMode.CHECK if check else LockMode.DRY_RUN if dry_run else LockMode.WRITE
+
+
+def _read_existing(path) -> Lockfile | None:
+    """For --check: a damaged lock is an error (exit 2), a missing one is stale (exit 1)."""
     try:
         return read_lockfile(path)
     except FileNotFoundError:
