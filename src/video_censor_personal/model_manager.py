@@ -86,7 +86,6 @@ class ModelManager:
         if unknown:
             raise UsageError(
                 f"unknown model{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-                details=unknown,
                 hint="models in the lock: " + (", ".join(self.lock.names) or "none"),
             )
         return [self.lock.model(name) for name in wanted]
