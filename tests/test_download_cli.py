@@ -214,3 +214,14 @@ def test_a_cache_path_that_is_a_file_is_bad_input(tmp_path, monkeypatch, capsys)
     assert result.error_lines == [f"error: the model cache {tmp_path / 'occupied' / 'cache'} is not a directory "
                                   f"({tmp_path / 'occupied'} is a file)"]
     assert "hint: point VIDEO_CENSOR_CACHE or --cache-dir" in result.stderr
+
+
+def test_a_stale_lock_is_downloaded_as_locked_with_a_warning(fake_hub, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.lock").write_text(
+        '# x\nlock-version = 1\ncreated-by = "t"\nmanifest-hash = "sha256:' + "0" * 64 + '"\n')
+    (tmp_path / "models.toml").write_text('[models.newer]\nrepo = "org/newer"\n')
+    result = invoke(capsys, "--download-models")
+    assert result.exit_code == 0
+    assert result.warning_lines == ["warning: models.lock is out of date with models.toml (newer added); this run "
+                                    "goes by the lock; run `video-censor models lock` to update it"]

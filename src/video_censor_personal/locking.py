@@ -66,13 +66,19 @@ def check_lock(manifest: Manifest, lock: Lockfile | None, lock_path) -> None:
     hint = "run `video-censor models lock` and commit models.lock"
     if lock is None:
         raise StaleLockError(f"{lock_path} is missing", hint=hint)
+    reason = staleness(manifest, lock)
+    if reason is not None:
+        raise StaleLockError(f"{lock_path} is out of date with {manifest.path}: {reason}", hint=hint)
+
+
+def staleness(manifest: Manifest, lock: Lockfile) -> str | None:
+    """Why `lock` no longer matches `manifest` (which models changed), or None when it does."""
     if lock.manifest_hash == manifest_hash(manifest):
-        return
-    raise StaleLockError(f"{lock_path} is out of date with {manifest.path}: {_staleness(manifest, lock)}",
-                         hint=hint)
+        return None
+    return _changed_models(manifest, lock)
 
 
-def _staleness(manifest: Manifest, lock: Lockfile) -> str:
+def _changed_models(manifest: Manifest, lock: Lockfile) -> str:
     wanted = {m.name: m for m in manifest.models}
     added = sorted(set(wanted) - set(lock.names))
     removed = sorted(set(lock.names) - set(wanted))

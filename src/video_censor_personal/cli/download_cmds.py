@@ -59,8 +59,19 @@ def make_manager(options, reporter=None):
     """The loaders every download command shares: manifest (optional), runtime, lock."""
     from video_censor_personal.model_manager import ModelManager
 
-    runtime = load_runtime(options, load_manifest_if_present(options))
-    return ModelManager(load_lock(options), runtime, reporter)
+    manifest, lock = load_manifest_if_present(options), load_lock(options)
+    _warn_if_stale(options, manifest, lock)
+    return ModelManager(lock, load_runtime(options, manifest), reporter)
+
+
+def _warn_if_stale(options, manifest, lock) -> None:
+    """Downloads go by the lock whatever models.toml says; a stale lock deserves a word."""
+    from video_censor_personal.locking import staleness
+
+    reason = staleness(manifest, lock) if manifest is not None else None
+    if reason is not None:
+        click.echo(f"warning: {options.lockfile_path} is out of date with {options.manifest_path} ({reason}); "
+                   "this run goes by the lock; run `video-censor models lock` to update it", err=True)
 
 
 def _say(options, text: str) -> None:
