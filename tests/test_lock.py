@@ -234,3 +234,35 @@ def test_a_hub_path_escaping_the_model_directory_is_refused(fake_hub, project, c
     assert result.exit_code == 2
     assert "escapes the model directory" in result.error_lines[0] and "org/evil" in result.error_lines[0]
     assert not (project / "models.lock").exists()
+
+
+def test_offline_lock_keeps_unchanged_pins_and_names_what_needs_the_hub(fake_hub, two_repos, project, capsys,
+                                                                        monkeypatch):
+    manifest(project, TWO_MODELS)
+    assert invoke(capsys, "models", "lock").exit_code == 0
+    before = read_lockfile(project / "models.lock")
+    fake_hub.clear_requests()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    manifest(project, "# only the tagger now\n" + TWO_MODELS[TWO_MODELS.index("[models.tagger]"):])
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 0, result.stderr
+    assert "note: models.toml: offline: every pin kept as locked" in result.stderr
+    assert read_lockfile(project / "models.lock").models == (before.model("tagger"),)
+    assert invoke(capsys, "models", "lock", "--check").exit_code == 0
+
+    manifest(project, TWO_MODELS)
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 3
+    assert result.error_lines == ["error: offline (--offline or HF_HUB_OFFLINE=1): resolving classifier needs the Hub"]
+    assert invoke(capsys, "models", "lock", "-U").exit_code == 3
+    assert fake_hub.requests == []
+
+
+def test_models_remove_works_offline(fake_hub, two_repos, project, capsys, monkeypatch):
+    manifest(project, TWO_MODELS)
+    assert invoke(capsys, "models", "lock").exit_code == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = invoke(capsys, "models", "remove", "classifier")
+    assert result.exit_code == 0, result.stderr
+    assert "[models.classifier]" not in (project / "models.toml").read_text()
+    assert [m.name for m in read_lockfile(project / "models.lock").models] == ["tagger"]

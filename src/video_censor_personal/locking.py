@@ -20,6 +20,7 @@ from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import (
     LockfileError,
     LockVersionError,
+    NetworkError,
     ResolutionError,
     StaleLockError,
     VideoCensorError,
@@ -120,6 +121,8 @@ def resolve(manifest: Manifest, previous: Lockfile | None, runtime: Runtime, upg
             registry: HubRegistry | None = None) -> Resolution:
     """The lock for `manifest`, keeping `previous` pins where the rules say so."""
     _check_upgrade_names(manifest, upgrade)
+    if runtime.offline and registry is None:
+        return _resolve_offline(manifest, previous, upgrade)
     registry = registry or HubRegistry(runtime)
     with ThreadPoolExecutor(FILE_WORKERS) as file_pool, ThreadPoolExecutor(METADATA_WORKERS) as pool:
         resolver = _ModelResolver(registry, runtime, file_pool)
@@ -132,6 +135,26 @@ def resolve(manifest: Manifest, previous: Lockfile | None, runtime: Runtime, upg
     models = tuple(sorted((model for model, _ in results), key=lambda m: m.name))
     advisories = [advisory for _, found in results for advisory in found]
     return Resolution(Lockfile(manifest_hash(manifest), models), advisories)
+
+
+def _resolve_offline(manifest: Manifest, previous: Lockfile | None, upgrade: Upgrade) -> Resolution:
+    """Offline, like `uv lock --offline`: fine as long as every model keeps its pin as it is.
+
+    A removed model, or a manifest reordered or re-commented, needs no Hub; anything that must
+    be resolved does, and is named.
+    """
+    def kept(spec: ModelSpec) -> LockedModel | None:
+        locked = previous.model(spec.name) if previous else None
+        return locked if locked and _same_request(spec, locked) and not upgrade.allows(spec.name) else None
+
+    needing = [spec.name for spec in manifest.models if kept(spec) is None]
+    if needing:
+        raise NetworkError(f"offline (--offline or HF_HUB_OFFLINE=1): resolving {', '.join(needing)} needs the Hub",
+                           hint="run the same command online")
+    models = tuple(sorted((kept(spec) for spec in manifest.models), key=lambda m: m.name))
+    note = Advisory(str(manifest.path), "offline: every pin kept as locked; Hub warnings were not checked",
+                    level="note")
+    return Resolution(Lockfile(manifest_hash(manifest), models), [note] if models else [])
 
 
 def _check_upgrade_names(manifest: Manifest, upgrade: Upgrade) -> None:

@@ -96,8 +96,7 @@ def remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: R
     if parse_manifest(text, manifest_path).model(name) is None:
         raise UsageError(f"{manifest_path} has no model named {name!r}",
                          hint="use the NAME of one of its [models.NAME] tables")
-    return _apply(manifest_path, lockfile_path, original, remove_table_text(text, name), runtime,
-                  registry or HubRegistry(runtime))
+    return _apply(manifest_path, lockfile_path, original, remove_table_text(text, name), runtime, registry)
 
 
 def check_new_model(new: NewModel, manifest: Manifest) -> None:
@@ -120,7 +119,7 @@ def check_new_model(new: NewModel, manifest: Manifest) -> None:
 
 
 def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edited: str, runtime: Runtime,
-           registry: HubRegistry) -> EditOutcome:
+           registry: HubRegistry | None) -> EditOutcome:
     """Lock the edited manifest in memory, then write models.toml and models.lock, or neither."""
     manifest = parse_manifest(edited, manifest_path)
     previous, set_aside = read_previous_lock(lockfile_path)
