@@ -133,3 +133,13 @@ def test_check_and_dry_run_do_not_mix(tmp_path, monkeypatch, capsys):
     (tmp_path / "models.toml").write_text("")
     result = invoke(capsys, "models", "lock", "--check", "--dry-run")
     assert result.exit_code == 2 and result.error_lines[0].startswith("error: --check compares the lock")
+
+
+def test_a_written_lock_is_0644_and_keeps_its_permissions(tmp_path):
+    path = tmp_path / "models.lock"
+    write_lockfile(path, sample_lock())
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o664)
+    write_lockfile(path, sample_lock("sha256:" + "1" * 64))
+    assert path.stat().st_mode & 0o777 == 0o664
+    assert [p.name for p in tmp_path.iterdir()] == ["models.lock"]  # no temp file left

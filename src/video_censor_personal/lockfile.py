@@ -18,9 +18,7 @@ have been edited or tampered with.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from video_censor_personal import __version__
+from video_censor_personal.atomic import atomic_write_bytes
 from video_censor_personal.errors import LockfileError, LockVersionError
 from video_censor_personal.paths import is_safe_relative_path
 
@@ -132,11 +131,7 @@ def _toml(value: object) -> str:
 
 
 def write_lockfile(path: Path, lock: Lockfile) -> bool:
-    """Write the lock atomically; returns False (and touches nothing) when unchanged.
-
-    Temp file in the same directory, fsync, rename: a crash or a full disk leaves
-    the old lock byte-identical.
-    """
+    """Write the lock atomically (atomic.py); returns False (and touches nothing) when unchanged."""
     text = render_lockfile(lock)
     try:
         if path.read_text(encoding="utf-8") == text:
@@ -148,17 +143,8 @@ def write_lockfile(path: Path, lock: Lockfile) -> bool:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """UTF-8 with LF line ends, whatever the platform, so the lock is the same text everywhere."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- reading

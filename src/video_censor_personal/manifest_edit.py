@@ -25,16 +25,14 @@ lock not be written, models.toml is put back byte for byte.
 from __future__ import annotations
 
 import copy
-import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tomlkit
 from tomlkit.exceptions import ParseError
 
+from video_censor_personal.atomic import atomic_write_bytes
 from video_censor_personal.config import (
     MODEL_NAME,
     REPO_ID,
@@ -125,7 +123,7 @@ def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edi
     previous, set_aside = read_previous_lock(lockfile_path)
     resolution = resolve(manifest, previous, runtime, Upgrade(), registry)
     resolution = replace(resolution, advisories=set_aside + resolution.advisories)
-    _write_bytes(manifest_path, edited.encode("utf-8"))
+    atomic_write_bytes(manifest_path, edited.encode("utf-8"))
     try:
         written = write_lockfile(lockfile_path, resolution.lock)
     except BaseException:
@@ -148,27 +146,11 @@ def _decode(data: bytes, path: Path) -> str:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Atomic replace that keeps the file's permissions (mkstemp would make it 0600)."""
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _restore(path: Path, original: bytes | None) -> None:
     if original is None:
         path.unlink(missing_ok=True)
     else:
-        _write_bytes(path, original)
+        atomic_write_bytes(path, original)
 
 
 # ---------------------------------------------------------------- text edits (pure)
