@@ -76,8 +76,7 @@ class AnalysisPipeline:
         locked = self.lock.model(model.name)
         if locked is None:
             raise LockfileError(f"model {model.name!r} is not in models.lock (the lock is out of date)", hint=LOCK_HINT)
-        wanted = (model.repo, model.revision, model.include, model.exclude)
-        if (locked.repo, locked.revision, locked.include, locked.exclude) != wanted:
+        if locked.request != model.request:
             raise LockfileError(
                 f"model {model.name!r}: models.lock is out of date with models.toml "
                 "(repo, revision, include or exclude changed)",

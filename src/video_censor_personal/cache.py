@@ -285,10 +285,14 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def free_bytes(directory: Path) -> int:
     """Free space where the cache lives (its nearest existing ancestor before it exists)."""
-    probe = Path(directory)
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
+    return shutil.disk_usage(_nearest_existing(Path(directory))).free
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` itself, or its closest ancestor that exists (the cache is made lazily)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 _CACHE_HINT = "point VIDEO_CENSOR_CACHE or --cache-dir at a directory you can write to"
@@ -296,9 +300,7 @@ _CACHE_HINT = "point VIDEO_CENSOR_CACHE or --cache-dir at a directory you can wr
 
 def _refuse_a_file_in_the_way(cache_dir: Path) -> None:
     """A cache path that is a file (or lies under one) is bad input, found before any work."""
-    for path in (cache_dir, *cache_dir.parents):
-        if path.exists():
-            if not path.is_dir():
-                raise UsageError(f"the model cache {cache_dir} is not a directory ({path} is a file)",
-                                 hint=_CACHE_HINT)
-            return
+    existing = _nearest_existing(cache_dir)
+    if not existing.is_dir():
+        raise UsageError(f"the model cache {cache_dir} is not a directory ({existing} is a file)",
+                         hint=_CACHE_HINT)

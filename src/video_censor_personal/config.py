@@ -72,6 +72,11 @@ class ModelSpec:
         """Hugging Face glob semantics: fnmatch (`*` crosses `/`), `dir/` means `dir/*`."""
         return _matches_any(path, self.include) and not _matches_any(path, self.exclude)
 
+    @property
+    def request(self) -> tuple:
+        """(repo, revision, include, exclude): what a lock entry was made for (LockedModel.request)."""
+        return self.repo, self.revision, self.include, self.exclude
+
     def resolution_key(self) -> dict:
         """What of this model the lock depends on (the manifest hash covers exactly this)."""
         return {

@@ -19,15 +19,15 @@ looked up at call time, so tests can freeze or move it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from video_censor_personal.atomic import atomic_write_bytes
 from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import NetworkError
 from video_censor_personal.huggingface_registry import HubRegistry, ModelSummary
@@ -73,17 +73,8 @@ class MetadataCache:
         """Store atomically; a cache that cannot be written only costs a request next time."""
         text = json.dumps({"format": _FORMAT, "question": question, "stored_at": stored_at, "answer": answer},
                           sort_keys=True, default=str)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=self.root)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self._path(question))
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(self._path(question), text.encode("utf-8"))
 
     def _path(self, question: dict) -> Path:
         key = json.dumps(question, sort_keys=True, separators=(",", ":"))

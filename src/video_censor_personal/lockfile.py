@@ -65,6 +65,11 @@ class LockedModel:
     def total_size(self) -> int:
         return sum(locked_file.size for locked_file in self.files)
 
+    @property
+    def request(self) -> tuple:
+        """(repo, revision, include, exclude) as requested; equal to ModelSpec.request when current."""
+        return self.repo, self.revision, self.include, self.exclude
+
     def file(self, path: str) -> LockedFile | None:
         return next((f for f in self.files if f.path == path), None)
 

@@ -84,16 +84,11 @@ def _changed_models(manifest: Manifest, lock: Lockfile) -> str:
     added = sorted(set(wanted) - set(lock.names))
     removed = sorted(set(lock.names) - set(wanted))
     changed = sorted(
-        name for name in set(wanted) & set(lock.names) if not _same_request(wanted[name], lock.model(name))
+        name for name in set(wanted) & set(lock.names) if wanted[name].request != lock.model(name).request
     )
     parts = [f"{', '.join(names)} {verb}" for names, verb in
              ((added, "added"), (removed, "removed"), (changed, "changed")) if names]
     return "; ".join(parts) or "manifest-hash differs"
-
-
-def _same_request(spec: ModelSpec, locked: LockedModel) -> bool:
-    return (spec.repo, spec.revision, spec.include, spec.exclude) == (
-        locked.repo, locked.revision, locked.include, locked.exclude)
 
 
 # ---------------------------------------------------------------- resolve
@@ -145,7 +140,7 @@ def _resolve_offline(manifest: Manifest, previous: Lockfile | None, upgrade: Upg
     """
     def kept(spec: ModelSpec) -> LockedModel | None:
         locked = previous.model(spec.name) if previous else None
-        return locked if locked and _same_request(spec, locked) and not upgrade.allows(spec.name) else None
+        return locked if locked and locked.request == spec.request and not upgrade.allows(spec.name) else None
 
     needing = [spec.name for spec in manifest.models if kept(spec) is None]
     if needing:
@@ -199,7 +194,7 @@ class _ModelResolver:
         head = self.registry.snapshot(spec.repo, spec.revision)
         self._refuse_unusable(spec, head)
         keep_commit = old is not None and not upgrade and (old.repo, old.revision) == (spec.repo, spec.revision)
-        if keep_commit and (old.include, old.exclude) == (spec.include, spec.exclude):
+        if keep_commit and old.request == spec.request:
             locked = old
         else:
             at_commit = head if not keep_commit or head.commit == old.commit else \
@@ -289,16 +284,10 @@ def _change(name: str, old: LockedModel | None, new: LockedModel | None) -> Mode
                            -old.total_size)
     old_files, new_files = set(old.files), set(new.files)
     old_paths, new_paths = {f.path for f in old.files}, {f.path for f in new.files}
-    same = old_files == new_files and old.commit == new.commit and _same_locked_request(old, new)
+    same = old_files == new_files and old.commit == new.commit and old.request == new.request
     return ModelChange(
         name, "unchanged" if same else "updated", old.commit, new.commit,
         tuple(sorted(new_paths - old_paths)), tuple(sorted(old_paths - new_paths)),
         new.total_size - old.total_size,
     )
 
-
-def _same_locked_request(old: LockedModel, new: LockedModel) -> bool:
-    def request(model: LockedModel) -> tuple:
-        return model.repo, model.revision, model.include, model.exclude
-
-    return request(old) == request(new)
