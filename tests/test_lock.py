@@ -11,7 +11,7 @@ import pytest
 from tests.clirun import invoke
 from tests.fakehub import LFS, Fault
 from video_censor_personal.lockfile import read_lockfile
-from video_censor_personal.reporting import format_size
+from video_censor_personal.progress import format_size
 
 ONNX = b"\x08\x07" + bytes(range(256)) * 40
 CONFIG = b'{"id2label": {"0": "normal", "1": "nsfw"}}'

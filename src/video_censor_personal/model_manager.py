@@ -49,7 +49,7 @@ from video_censor_personal.plan import (
     Plan,
     VerifyReport,
 )
-from video_censor_personal.reporting import NullReporter, Reporter, format_size
+from video_censor_personal.progress import NullReporter, Reporter, format_size
 
 DISK_MARGIN = 64 << 20  # room for records, views and whatever else writes meanwhile
 

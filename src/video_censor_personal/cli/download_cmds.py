@@ -1,7 +1,7 @@
 """`--download-models` and `models download | verify | status | path | export`.
 
 Each command parses, calls one ModelManager method, prints. The tqdm bar lives here
-(the core reports through reporting.Reporter) and tqdm is imported only once a bar starts,
+(the core reports through progress.Reporter) and tqdm is imported only once a bar starts,
 so a no-op run never loads it.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
-from video_censor_personal.reporting import NullReporter, format_size
+from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
 

@@ -14,7 +14,7 @@ import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
 from video_censor_personal.cli.output import print_advisories
-from video_censor_personal.reporting import format_size
+from video_censor_personal.progress import format_size
 
 
 def register(models_group: click.Group) -> None:

@@ -18,7 +18,7 @@ from video_censor_personal.locking import (
     read_previous_lock,
     resolve,
 )
-from video_censor_personal.reporting import format_size
+from video_censor_personal.progress import format_size
 
 
 def register(models_group: click.Group) -> None:
