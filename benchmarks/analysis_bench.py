@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from tests.tiny_models import tiny_classifier  # noqa: E402
-from video_censor_personal import analysis_pipeline, frames  # noqa: E402
+from video_censor_personal import analysis_pipeline  # noqa: E402
+from video_censor_personal.analysis import frames  # noqa: E402
+from video_censor_personal.analysis.detectors import load_image_classifier  # noqa: E402
 from video_censor_personal.config import AnalysisSpec, ModelSpec  # noqa: E402
-from video_censor_personal.detectors import load_image_classifier  # noqa: E402
 
 WIDTH, HEIGHT, RATE = 1280, 720, 30
 

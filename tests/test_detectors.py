@@ -6,16 +6,16 @@ import pytest
 
 from tests.media import BRIGHT, DARK, make_clip
 from tests.tiny_models import config_json, nsfw_probability, preprocessor_json, tiny_classifier
-from video_censor_personal.config import AnalysisSpec, ModelSpec
-from video_censor_personal.detectors import (
+from video_censor_personal.analysis.detectors import (
     Preprocessing,
     load_image_classifier,
     preprocess,
     resolve_labels,
     resolve_preprocessing,
 )
+from video_censor_personal.analysis.frames import FrameSampler
+from video_censor_personal.config import AnalysisSpec, ModelSpec
 from video_censor_personal.errors import UsageError
-from video_censor_personal.frames import FrameSampler
 
 BRIGHT_SAMPLES = [4, 5, 6, 7]  # 2 fps over a clip bright from 2 s to 4 s
 

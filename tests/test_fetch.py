@@ -9,9 +9,23 @@ import pytest
 
 from tests.download_support import payload, publish
 from tests.fakehub import Fault
-from video_censor_personal.downloaders import HashingThread, ResumingDownloader, Source, file_path_of, origin_of
 from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError
-from video_censor_personal.fetch import DeadOrigins, Policy, Wanted, expand_mirror, fetch, rewrite_origin, sources_for
+from video_censor_personal.transfer.downloaders import (
+    HashingThread,
+    ResumingDownloader,
+    Source,
+    file_path_of,
+    origin_of,
+)
+from video_censor_personal.transfer.fetch import (
+    DeadOrigins,
+    Policy,
+    Wanted,
+    expand_mirror,
+    fetch,
+    rewrite_origin,
+    sources_for,
+)
 
 TOKEN = "hf_validtoken"
 DATA = payload(3 << 20, seed=1)

@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 
 from tests.media import make_audio_only, make_clip, make_not_a_video, make_zero_length
+from video_censor_personal.analysis.frames import FrameSampler, probe
 from video_censor_personal.errors import MediaError
-from video_censor_personal.frames import FrameSampler, probe
 
 
 def STEPPED(t: float) -> int:  # noqa: N802 - a constant-like curve

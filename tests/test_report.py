@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from video_censor_personal.report import Flag, Report, Segment, merge_segments, render_edl, render_json
+from video_censor_personal.analysis.report import Flag, Report, Segment, merge_segments, render_edl, render_json
 
 
 def flags(indexes, score=0.9, model="nsfw-classifier", label="nsfw"):

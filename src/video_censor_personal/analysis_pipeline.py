@@ -22,11 +22,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from video_censor_personal import frames
+from video_censor_personal.analysis import frames
+from video_censor_personal.analysis.report import Flag, Report, merge_segments
 from video_censor_personal.config import Manifest, ModelSpec
 from video_censor_personal.errors import LockfileError, UsageError
 from video_censor_personal.lockfile import Lockfile
-from video_censor_personal.report import Flag, Report, merge_segments
 
 BATCH = 16  # frames per onnxruntime call: amortises call overhead, bounds memory
 IN_FLIGHT = 2  # batches handed to the detector thread and not yet finished
@@ -90,7 +90,7 @@ class AnalysisPipeline:
 
     def run(self, request: AnalysisRequest, reporter: PositionReporter | None = None) -> Report:
         """Check, prepare, then decode and detect; returns the report."""
-        from video_censor_personal.detectors import load_detectors
+        from video_censor_personal.analysis.detectors import load_detectors
 
         reporter = reporter or PositionReporter()
         models = self.models()

@@ -183,7 +183,7 @@ class ModelManager:
         return max(locked.size - done, 0) if done <= locked.size else locked.size
 
     def _fetch_all(self, groups: list[list[FilePlan]]) -> int:
-        from video_censor_personal.fetch import FetchRun  # only when there is something to fetch
+        from video_censor_personal.transfer.fetch import FetchRun  # only when there is something to fetch
 
         run = FetchRun(self.runtime, self.reporter, self._sleep)
         self.reporter.start(sum(files[0].locked.size for files in groups), len(groups))

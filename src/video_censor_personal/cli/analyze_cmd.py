@@ -79,10 +79,10 @@ def fix_command(options, video: Path) -> str:
 @click.pass_obj
 def analyze_cmd(options, video, output, fps, edl, download_models):
     """Analyse VIDEO with every model that has an analysis table; JSON report to stdout or -o."""
+    from video_censor_personal.analysis.report import render_edl, render_json
     from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
     from video_censor_personal.cli.download_cmds import make_reporter
     from video_censor_personal.model_manager import ModelManager
-    from video_censor_personal.report import render_edl, render_json
 
     check_writable(output, edl)
     manifest = load_manifest(options.manifest_path)

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from video_censor_personal.analysis.report import Flag
 from video_censor_personal.config import AnalysisSpec, ModelSpec
 from video_censor_personal.errors import UsageError
-from video_censor_personal.report import Flag
 
 DEFAULT_SIZE = 224
 DEFAULT_MEAN = (0.5, 0.5, 0.5)

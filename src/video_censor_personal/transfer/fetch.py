@@ -23,7 +23,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from video_censor_personal.cache import sha256_file
-from video_censor_personal.downloaders import (
+from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError, VideoCensorError
+from video_censor_personal.transfer.downloaders import (
     FileDownloader,
     ResumingDownloader,
     Source,
@@ -31,7 +32,6 @@ from video_censor_personal.downloaders import (
     new_session,
     origin_of,
 )
-from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError, VideoCensorError
 
 TOKEN_HINT = "accept the model's conditions on its Hub page, then set HF_TOKEN (or run `hf auth login`)"
 
