@@ -119,8 +119,11 @@ def test_bad_input_is_one_clear_media_error_naming_the_file(tmp_path, make, reas
         assert "\n" not in caught.value.message and caught.value.exit_code == 2
 
 
-def test_a_detached_sample_keeps_only_its_converted_sizes(stepped_clip):
-    sample = next(iter(FrameSampler(stepped_clip, 2))).detach({(32, 32)})
-    assert sample.frame is None and sample.rgb(32, 32).shape == (32, 32, 3)
+def test_a_detached_sample_keeps_only_the_inputs_made_for_it(stepped_clip):
+    sample = next(iter(FrameSampler(stepped_clip, 2)))
+    sample.detach({"small": lambda s: s.rgb(32, 32)})
+    assert sample.frame is None and sample.prepared("small", None).shape == (32, 32, 3)
     with pytest.raises(ValueError):
-        sample.rgb(64, 64)
+        sample.rgb(32, 32)  # the RGB copies went with the frame
+    with pytest.raises(ValueError):
+        sample.prepared("other", lambda s: s.rgb(64, 64))

@@ -136,8 +136,8 @@ def detect(samples: Iterable[frames.Sample], detectors: list) -> list[Flag]:
 
 
 def _detached(sample: frames.Sample, detectors: list) -> frames.Sample:
-    """The sample converted to every size the detectors scale its frame to, frame let go."""
-    return sample.detach({detector.rgb_size(sample.width, sample.height) for detector in detectors})
+    """The sample with every detector's input image made, its decoded frame let go."""
+    return sample.detach({detector.prep: detector.prep.image for detector in detectors})
 
 
 def _batches(samples: Iterable[frames.Sample]) -> Iterator[list[frames.Sample]]:

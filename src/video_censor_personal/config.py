@@ -26,7 +26,8 @@ REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SETTINGS_KEYS = {"endpoint", "mirrors", "timeout", "retries", "jobs"}
 _MODEL_KEYS = {"repo", "revision", "include", "exclude", "description", "analysis"}
-_PREPROCESSING_KEYS = {"input-size", "mean", "std", "layout", "channels", "scale", "resize", "crop"}
+_PREPROCESSING_KEYS = {"input-size", "mean", "std", "layout", "channels", "scale", "resize", "crop", "pad", "align",
+                       "interpolation"}
 _COMMON_ANALYSIS_KEYS = {"kind", "file", "labels", "flag", "threshold"} | _PREPROCESSING_KEYS
 ANALYSIS_KEYS = {  # per kind: a key of another kind is a mistake worth naming (exit 2)
     "image-classifier": _COMMON_ANALYSIS_KEYS | {"output"},
@@ -34,7 +35,7 @@ ANALYSIS_KEYS = {  # per kind: a key of another kind is a mistake worth naming (
 }
 ANALYSIS_KINDS = tuple(ANALYSIS_KEYS)
 _CHOICES = {"output": ("logits", "probabilities"), "layout": ("NCHW", "NHWC"), "channels": ("RGB", "BGR"),
-            "resize": ("stretch", "letterbox")}
+            "resize": ("stretch", "letterbox"), "align": ("center", "top-left"), "interpolation": ("area", "bilinear")}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class AnalysisSpec:
     scale: float = 1 / 255  # pixels (0-255) times scale, before (x - mean) / std
     resize: str | None = None  # None: the kind's default ("stretch" or "letterbox")
     crop: float = 1.0  # the central fraction of the resized frame the model sees (timm's crop_pct)
+    pad: int = 114  # letterbox: the border's grey level, 0-255
+    align: str = "center"  # letterbox: where the frame sits, "center" or "top-left"
+    interpolation: str = "area"  # how frames are scaled: "area" (swscale) or "bilinear" (as OpenCV)
     iou: float = 0.45  # object-detector: boxes overlapping more than this are one box
 
 
@@ -366,6 +370,9 @@ def _parse_analysis(name: str, raw: object, where: _Where) -> AnalysisSpec:
         scale=_positive(raw, "scale", 1 / 255, where, table),
         resize=choices["resize"],
         crop=_fraction(raw, "crop", 1.0, where, table, open_low=True),
+        pad=_grey(raw, "pad", where, table),
+        align=choices["align"] or "center",
+        interpolation=choices["interpolation"] or "area",
         iou=_fraction(raw, "iou", 0.45, where, table),
     )
 
@@ -386,6 +393,13 @@ def _fraction(raw: dict, key: str, default: float, where: _Where, table: str, op
     if not _is_real(value) or not (0 < value <= 1 if open_low else 0 <= value <= 1):
         where.fail(f"{key} must be a number between 0 and 1, not {value!r}", table, key)
     return float(value)
+
+
+def _grey(raw: dict, key: str, where: _Where, table: str) -> int:
+    value = raw.get(key, 114)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        where.fail(f"{key} must be a grey level, an integer from 0 to 255, not {value!r}", table, key)
+    return value
 
 
 def _positive(raw: dict, key: str, default: float, where: _Where, table: str) -> float:

@@ -38,10 +38,6 @@ class ImageClassifier:
         self.flag_columns = [(self.labels.index(label), label) for label in spec.flag]
         self.batch_size = onnx_model.batch_step(session)
 
-    def rgb_size(self, width: int, height: int) -> tuple[int, int]:
-        """The size a frame of width x height is scaled to for this model."""
-        return self.prep.placement(width, height).size
-
     def scores(self, samples: Sequence) -> object:
         """Probabilities, shape (len(samples), len(labels))."""
         import numpy as np

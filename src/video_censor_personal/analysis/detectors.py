@@ -4,8 +4,8 @@
     object-detector    analysis/object_detector.py  boxes per frame (YOLOv8-style)
 
 Both share analysis/preprocess.py (frames to tensors) and analysis/onnx_model.py (sessions,
-labels, input checks). Every detector offers `rgb_size(width, height)` (the size frames are
-scaled to for it) and `flags(samples)`; analysis_pipeline.detect needs nothing else.
+labels, input checks). Every detector offers `prep` (its Preprocessing, which makes its input
+image from a sample) and `flags(samples)`; analysis_pipeline.detect needs nothing else.
 """
 
 from __future__ import annotations

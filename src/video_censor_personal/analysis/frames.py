@@ -61,13 +61,14 @@ class Sample:
     times. Several models may want different sizes: conversions are cached per size.
     """
 
-    __slots__ = ("index", "time", "end", "width", "height", "frame", "_rgb")
+    __slots__ = ("index", "time", "end", "width", "height", "frame", "_rgb", "_prepared")
 
     def __init__(self, index: int, time: float, frame, end: float | None = None):
         self.index, self.time, self.frame = index, time, frame
         self.end = time if end is None else end
         self.width, self.height = (frame.width, frame.height) if frame is not None else (0, 0)
         self._rgb: dict[tuple[int, int], object] = {}
+        self._prepared: dict[object, object] = {}
 
     def rgb(self, width: int, height: int):
         """The frame as a (height, width, 3) uint8 RGB array."""
@@ -80,14 +81,23 @@ class Sample:
             )
         return self._rgb[key]
 
-    def detach(self, sizes) -> Sample:
-        """Convert to every (width, height) in `sizes` now and let the decoded frame go.
+    def prepared(self, key, make: Callable[[Sample], object]):
+        """What `make(self)` returns (a model's input image), made once per key."""
+        if key not in self._prepared:
+            if self.frame is None:
+                raise ValueError(f"sample {self.index} was detached without {key}")
+            self._prepared[key] = make(self)
+        return self._prepared[key]
 
-        A waiting 4K frame holds 12 MB; its 224x224 RGB copy holds 150 kB.
+    def detach(self, preparations: dict) -> Sample:
+        """Make every {key: make} input now and let the decoded frame and its RGB copies go.
+
+        A waiting 4K frame holds 12 MB; a model's 224x224 input image holds 150 kB.
         """
-        for width, height in sizes:
-            self.rgb(width, height)
+        for key, make in preparations.items():
+            self.prepared(key, make)
         self.frame = None
+        self._rgb.clear()
         return self
 
 

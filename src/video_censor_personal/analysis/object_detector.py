@@ -58,10 +58,6 @@ class ObjectDetector:
         self.flag_labels = set(spec.flag)
         self.batch_size = onnx_model.batch_step(session)
 
-    def rgb_size(self, width: int, height: int) -> tuple[int, int]:
-        """The size a frame of width x height is scaled to for this model."""
-        return self.prep.placement(width, height).size
-
     def detections(self, samples: Sequence) -> list[list[Detection]]:
         """Every label's boxes scoring >= threshold after NMS, per sample, best first."""
         step = self.batch_size or len(samples) or 1

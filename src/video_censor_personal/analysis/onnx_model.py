@@ -135,7 +135,8 @@ def preprocessing(spec: AnalysisSpec, size: tuple[int, int], mean: Sequence[floa
     """The table's keys over the kind's defaults for (width, height), mean, std and resize."""
     width, height = (spec.input_size, spec.input_size) if spec.input_size else size
     return Preprocessing(width, height, tuple(spec.mean or mean), tuple(spec.std or std), spec.layout,
-                         spec.channels, spec.scale, spec.resize or resize, spec.crop)
+                         spec.channels, spec.scale, spec.resize or resize, spec.crop, spec.pad, spec.align,
+                         spec.interpolation)
 
 
 def run(session, batch):

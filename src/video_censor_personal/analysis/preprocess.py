@@ -2,20 +2,26 @@
 
 DESIGN.md (Precise rules, Analysis) and the `analysis` keys decide every step:
 
-    frame --resize--> canvas --crop--> input --channels, scale, mean/std--> tensor (layout)
+    frame --resize--> canvas --crop--> input image --channels, scale, mean/std--> tensor (layout)
 
 - `resize = "stretch"`: the frame is scaled to the canvas, aspect ignored (image classifiers'
-  default). `"letterbox"`: scaled to fit with its aspect kept, centred, the rest grey 114
-  (object detectors' default, as YOLOv8 is trained).
+  default). `"letterbox"`: scaled to fit with its aspect kept, the rest filled with grey
+  `pad` (114, as YOLOv8 is trained; object detectors' default), the frame `align`ed in the
+  `"center"` (default) or the `"top-left"` corner (NudeNet's own detect() pads only right
+  and bottom, with black: `pad = 0`, `align = "top-left"`).
 - `crop` (default 1): the canvas is the input size divided by crop and the model sees its
   centre, as timm's `crop_pct` (open_nsfw: 256 x 256, centre 224 x 224 is crop = 0.875).
+- `interpolation = "area"` (default): FFmpeg's swscale scales straight from the decoder's
+  YUV, averaging every source pixel (antialiased, like PIL's resize). `"bilinear"`: each
+  input pixel interpolates the 4 nearest frame pixels (OpenCV's INTER_LINEAR, what
+  cv2.resize and cv2.dnn.blobFromImage do): for models whose reference code resizes so.
 - `channels` RGB or BGR; pixels (0-255) times `scale` (1/255 by default), then
   `(x - mean) / std` with mean and std given per input channel in the order of `channels`;
   `layout` NCHW (default) or NHWC.
 
-The frame is scaled by FFmpeg's swscale straight from the decoder's YUV (frames.Sample.rgb),
-so only padding and cropping are done here, on small arrays. A `Placement` remembers where
-the frame went, so an object detector's boxes map back to 0-1 of the frame.
+The input image (uint8, input size) is made when a sample is detached from its decoded
+frame (analysis_pipeline.detect), so only small arrays wait for the model. A `Placement`
+remembers where the frame went, so an object detector's boxes map back to 0-1 of the frame.
 numpy is imported inside functions.
 """
 
@@ -24,23 +30,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-PAD_GREY = 114  # the letterbox border that YOLO models are trained with
-
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a frame of one size lands in the model's input, in input pixels."""
+    """Where a frame lands in the model's input: input x = left + frame x * scale_x."""
 
-    size: tuple[int, int]  # (width, height) the frame is scaled to
+    size: tuple[int, int]  # (width, height) of the scaled frame, input pixels
     left: float  # the scaled frame's top-left corner in input pixels (negative when cropped)
     top: float
+    scale_x: float  # input pixels per frame pixel
+    scale_y: float
     frame: tuple[int, int]  # the frame's own (width, height)
 
     def to_frame(self, x1, y1, x2, y2):
         """Input-pixel corners (arrays) -> frame-relative 0-1 corners, clipped to the frame."""
         import numpy as np
 
-        width, height = self.size
+        width, height = self.frame[0] * self.scale_x, self.frame[1] * self.scale_y
         xs = np.clip((np.stack([x1, x2]) - self.left) / width, 0.0, 1.0)
         ys = np.clip((np.stack([y1, y2]) - self.top) / height, 0.0, 1.0)
         return xs[0], ys[0], xs[1], ys[1]
@@ -57,29 +63,41 @@ class Preprocessing:
     scale: float = 1 / 255
     resize: str = "stretch"
     crop: float = 1.0
+    pad: int = 114
+    align: str = "center"
+    interpolation: str = "area"
 
     def placement(self, frame_width: int, frame_height: int) -> Placement:
         """How a frame of this size is scaled and where it goes (module docstring)."""
         canvas_w, canvas_h = round(self.width / self.crop), round(self.height / self.crop)
-        size = (canvas_w, canvas_h)
-        if self.resize == "letterbox" and frame_width and frame_height:
-            ratio = min(canvas_w / frame_width, canvas_h / frame_height)
-            size = (max(1, round(frame_width * ratio)), max(1, round(frame_height * ratio)))
-        left = (canvas_w - size[0]) // 2 - (canvas_w - self.width) // 2
-        top = (canvas_h - size[1]) // 2 - (canvas_h - self.height) // 2
-        return Placement(size, left, top, (frame_width, frame_height))
+        ratio_x, ratio_y = canvas_w / max(frame_width, 1), canvas_h / max(frame_height, 1)
+        if self.resize == "letterbox":
+            ratio_x = ratio_y = min(ratio_x, ratio_y)
+        size = (max(1, round(frame_width * ratio_x)), max(1, round(frame_height * ratio_y)))
+        if self.interpolation == "area":  # swscale scales to whole pixels: that is the real ratio
+            ratio_x, ratio_y = size[0] / max(frame_width, 1), size[1] / max(frame_height, 1)
+        centred = self.align == "center"
+        left = ((canvas_w - size[0]) // 2 if centred else 0) - (canvas_w - self.width) // 2
+        top = ((canvas_h - size[1]) // 2 if centred else 0) - (canvas_h - self.height) // 2
+        return Placement(size, left, top, ratio_x, ratio_y, (frame_width, frame_height))
+
+    def image(self, sample):
+        """The sample's frame as this model's (height, width, 3) uint8 RGB input image."""
+        import numpy as np
+
+        placement = self.placement(sample.width, sample.height)
+        if self.interpolation == "bilinear":
+            return _bilinear(sample.rgb(sample.width, sample.height), placement, (self.height, self.width), self.pad)
+        image = np.full((self.height, self.width, 3), self.pad, np.uint8)
+        _paste(image, sample.rgb(*placement.size), placement)
+        return image
 
     def batch(self, samples: Sequence) -> tuple[object, list[Placement]]:
         """The input tensor for `samples` (frames.Sample) and where each frame went."""
         import numpy as np
 
-        images = np.full((len(samples), self.height, self.width, 3), PAD_GREY, np.uint8)
-        placements = []
-        for image, sample in zip(images, samples, strict=True):
-            placement = self.placement(sample.width, sample.height)
-            _paste(image, sample.rgb(*placement.size), placement)
-            placements.append(placement)
-        return self.tensor(images), placements
+        images = np.stack([sample.prepared(self, self.image) for sample in samples])
+        return self.tensor(images), [self.placement(sample.width, sample.height) for sample in samples]
 
     def tensor(self, images):
         """(N, H, W, 3) uint8 RGB -> float32 in the model's channels, scale, mean/std and layout."""
@@ -100,3 +118,31 @@ def _paste(image, scaled, placement: Placement) -> None:
     x0, y0 = max(0, -left), max(0, -top)
     x1, y1 = min(scaled.shape[1], width - left), min(scaled.shape[0], height - top)
     image[top + y0 : top + y1, left + x0 : left + x1] = scaled[y0:y1, x0:x1]
+
+
+def _bilinear(frame, placement: Placement, shape: tuple[int, int], pad: int):
+    """Sample the frame at every input pixel's centre, 4 neighbours weighted (OpenCV's INTER_LINEAR).
+
+    Written here because swscale's bilinear filter widens when it shrinks (antialiased) and
+    OpenCV's does not; models whose reference code uses OpenCV see the latter. Beyond the
+    frame's edge a neighbour is the pad grey where the letterbox has a border, and the
+    edge pixel where the frame meets the edge of the image (as OpenCV clamps there).
+    """
+    import numpy as np
+
+    height, width = shape
+    xs = (np.arange(width) - placement.left + 0.5) / placement.scale_x - 0.5
+    ys = (np.arange(height) - placement.top + 0.5) / placement.scale_y - 0.5
+    bordered = np.pad(frame, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    frame_w, frame_h = placement.frame
+    for side, outside in (((slice(None), 0), xs[0] < -0.5), ((slice(None), -1), xs[-1] > frame_w - 0.5),
+                          ((0,), ys[0] < -0.5), ((-1,), ys[-1] > frame_h - 0.5)):
+        if outside:  # the frame does not reach this edge of the image: a letterbox border
+            bordered[side] = pad
+    xs, ys = np.clip(xs, -1, frame_w) + 1, np.clip(ys, -1, frame_h) + 1
+    x0, y0 = np.minimum(np.floor(xs).astype(np.intp), frame_w), np.minimum(np.floor(ys).astype(np.intp), frame_h)
+    wx, wy = (xs - x0)[None, :, None].astype(np.float32), (ys - y0)[:, None, None].astype(np.float32)
+    top, bottom = bordered[y0].astype(np.float32), bordered[y0 + 1].astype(np.float32)
+    rows = top + (bottom - top) * wy
+    out = rows[:, x0] + (rows[:, x0 + 1] - rows[:, x0]) * wx
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
