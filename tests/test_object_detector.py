@@ -103,7 +103,7 @@ def test_labels_and_input_size_come_from_the_onnx_metadata(tmp_path, samples):
 @pytest.mark.parametrize(
     "table, build, words",
     [
-        ({"labels": ("a", "bright", "c")}, {}, "output has shape ['batch', 6, 32], expected [N, 4 + 3, candidates]"),
+        ({"labels": ("a", "bright", "c")}, {}, "output has shape [?, 6, 32], expected [N, 4 + 3, candidates]"),
         ({"labels": None}, {}, "no labels"),
         ({"flag": ("face",)}, {}, "flag label 'face'"),
         ({"input_size": 64}, {}, "expects 32x32 frames"),

@@ -149,8 +149,10 @@ def _metadata_size(session) -> int | None:
 
 
 def _output_error(name: str, shape: tuple, labels: Sequence[str]) -> UsageError:
+    # ONNX names a dynamic dimension by its formula (NudeNet's third one is 300 characters long)
+    shown = ", ".join(str(d) if isinstance(d, int) else "?" for d in shape)
     return UsageError(
-        f"model {name!r}: output has shape {list(shape)}, expected [N, 4 + {len(labels)}, candidates] "
+        f"model {name!r}: output has shape [{shown}], expected [N, 4 + {len(labels)}, candidates] "
         f"(YOLOv8-style, {len(labels)} labels)",
         hint=f"fix labels in {onnx_model.table(name)}, or use kind = \"image-classifier\"",
     )
