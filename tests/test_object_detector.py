@@ -131,9 +131,3 @@ def test_non_maximum_suppression_keeps_the_best_of_each_overlapping_group():
     assert non_maximum_suppression(corners, 0.5).tolist() == [0, 2, 3]  # dropped only above iou
     assert non_maximum_suppression(corners, 0.9).tolist() == [0, 1, 2, 3, 4]
     assert non_maximum_suppression(corners[:0], 0.45).tolist() == []
-
-
-def test_a_fixed_batch_of_one_runs_frames_one_by_one(tmp_path, samples):
-    detector = load(tmp_path)
-    detector.batch_size = 1
-    assert [f.index for f in detector.flags(samples[0])] == [4, 5, 6, 7]

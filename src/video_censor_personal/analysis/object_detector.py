@@ -32,6 +32,10 @@ from video_censor_personal.errors import UsageError
 
 DEFAULT_SIZE = 640  # Ultralytics' default image size
 MAX_CANDIDATES = 3000  # best-scoring candidates kept for NMS per frame (as Ultralytics' max_nms)
+# Frames per onnxruntime call. Batching does not make a YOLOv8n faster on a CPU (120 frames of
+# NudeNet's 320n: 2.24 CPU-s one by one, 2.37 in batches of 16) but a batch of 16 holds about
+# 250 MB more activations (benchmarks/analysis_bench.py --real measures peak RSS).
+FRAMES_PER_RUN = 1
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,10 @@ class ObjectDetector:
         self.name, self.session, self.labels = name, session, tuple(labels)
         self.prep, self.threshold, self.iou = prep, spec.threshold, spec.iou
         self.flag_labels = set(spec.flag)
-        self.batch_size = onnx_model.batch_step(session)
 
     def detections(self, samples: Sequence) -> list[list[Detection]]:
         """Every label's boxes scoring >= threshold after NMS, per sample, best first."""
-        step = self.batch_size or len(samples) or 1
+        step = FRAMES_PER_RUN
         found: list[list[Detection]] = []
         for i in range(0, len(samples), step):
             batch, placements = self.prep.batch(samples[i : i + step])

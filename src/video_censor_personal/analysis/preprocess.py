@@ -126,23 +126,38 @@ def _bilinear(frame, placement: Placement, shape: tuple[int, int], pad: int):
     Written here because swscale's bilinear filter widens when it shrinks (antialiased) and
     OpenCV's does not; models whose reference code uses OpenCV see the latter. Beyond the
     frame's edge a neighbour is the pad grey where the letterbox has a border, and the
-    edge pixel where the frame meets the edge of the image (as OpenCV clamps there).
+    edge pixel where the frame meets the edge of the image (as OpenCV clamps there). Only
+    the rows and columns the frame reaches are computed, from the 2 x 2 neighbours gathered
+    row-wise then column-wise (np.take), never from a copy of the whole frame.
     """
     import numpy as np
 
-    height, width = shape
-    xs = (np.arange(width) - placement.left + 0.5) / placement.scale_x - 0.5
-    ys = (np.arange(height) - placement.top + 0.5) / placement.scale_y - 0.5
-    bordered = np.pad(frame, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    image = np.full((*shape, 3), pad, np.uint8)
     frame_w, frame_h = placement.frame
-    for side, outside in (((slice(None), 0), xs[0] < -0.5), ((slice(None), -1), xs[-1] > frame_w - 0.5),
-                          ((0,), ys[0] < -0.5), ((-1,), ys[-1] > frame_h - 0.5)):
-        if outside:  # the frame does not reach this edge of the image: a letterbox border
-            bordered[side] = pad
-    xs, ys = np.clip(xs, -1, frame_w) + 1, np.clip(ys, -1, frame_h) + 1
-    x0, y0 = np.minimum(np.floor(xs).astype(np.intp), frame_w), np.minimum(np.floor(ys).astype(np.intp), frame_h)
-    wx, wy = (xs - x0)[None, :, None].astype(np.float32), (ys - y0)[:, None, None].astype(np.float32)
-    top, bottom = bordered[y0].astype(np.float32), bordered[y0 + 1].astype(np.float32)
-    rows = top + (bottom - top) * wy
-    out = rows[:, x0] + (rows[:, x0 + 1] - rows[:, x0]) * wx
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    xs = (np.arange(shape[1]) - placement.left + 0.5) / placement.scale_x - 0.5
+    ys = (np.arange(shape[0]) - placement.top + 0.5) / placement.scale_y - 0.5
+    cols, rows = np.flatnonzero((xs > -1) & (xs < frame_w)), np.flatnonzero((ys > -1) & (ys < frame_h))
+    if not cols.size or not rows.size:
+        return image
+    x0, wx, x_pads = _neighbours(xs[cols], frame_w, cols[0] > 0, cols[-1] < shape[1] - 1)
+    y0, wy, y_pads = _neighbours(ys[rows], frame_h, rows[0] > 0, rows[-1] < shape[0] - 1)
+    lines = [np.take(frame, y, axis=0) for y in y0]
+    corners = [np.take(line, x, axis=1).astype(np.float32) for line in lines for x in x0]  # 00 01 10 11
+    for corner, (y_pad, x_pad) in zip(corners, ((0, 0), (0, 1), (1, 0), (1, 1)), strict=True):
+        corner[y_pads[y_pad][:, None] | x_pads[x_pad][None, :]] = pad
+    top = corners[0] + (corners[1] - corners[0]) * wx[None, :, None]
+    bottom = corners[2] + (corners[3] - corners[2]) * wx[None, :, None]
+    block = top + (bottom - top) * wy[:, None, None]
+    image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = np.clip(np.rint(block), 0, 255).astype(np.uint8)
+    return image
+
+
+def _neighbours(positions, size: int, border_before: bool, border_after: bool):
+    """For positions along one axis: the two neighbours' indexes, the weight of the second, and
+    which neighbours fall on a letterbox border (outside the frame, on a side that has one)."""
+    import numpy as np
+
+    first = np.floor(positions).astype(np.intp)
+    pairs = (first, first + 1)
+    pads = [((i < 0) & border_before) | ((i >= size) & border_after) for i in pairs]
+    return [np.clip(i, 0, size - 1) for i in pairs], (positions - first).astype(np.float32), pads
