@@ -139,7 +139,7 @@ flag = ["FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXP
 threshold = 0.25
 pad = 0
 align = "top-left"
-interpolation = "bilinear"
+interpolation = "opencv-bilinear"
 """
 DECODE = "import av, sys\nwith av.open(sys.argv[1]) as c:\n s = c.streams.video[0]\n s.thread_type = 'AUTO'\n" \
          " for _ in c.decode(s): pass\n"

@@ -26,10 +26,10 @@ def test_defaults_are_designs():
 
 def test_preprocessing_keys_are_read(tmp_path):
     spec = analysis(tmp_path, 'layout = "NHWC"\nchannels = "BGR"\nscale = 1\nresize = "letterbox"\ncrop = 0.875\n'
-                              'pad = 0\nalign = "top-left"\ninterpolation = "bilinear"\nmean = [104, 117, 123]\n'
+                              'pad = 0\nalign = "top-left"\ninterpolation = "opencv-bilinear"\nmean = [104, 117, 123]\n'
                               "std = [1, 1, 1]\n")
     assert (spec.layout, spec.channels, spec.scale, spec.resize, spec.crop) == ("NHWC", "BGR", 1.0, "letterbox", 0.875)
-    assert (spec.pad, spec.align, spec.interpolation) == (0, "top-left", "bilinear")
+    assert (spec.pad, spec.align, spec.interpolation) == (0, "top-left", "opencv-bilinear")
     assert spec.mean == (104.0, 117.0, 123.0) and spec.std == (1.0, 1.0, 1.0)
 
 
@@ -45,7 +45,8 @@ def test_an_object_detector_table_is_read(tmp_path):
         ('channels = "rgb"\n', "image-classifier", 8, "channels must be 'RGB' or 'BGR'"),
         ('resize = "crop"\n', "object-detector", 8, "resize must be 'stretch' or 'letterbox'"),
         ('align = "middle"\n', "object-detector", 8, "align must be 'center' or 'top-left'"),
-        ('interpolation = "cubic"\n', "image-classifier", 8, "interpolation must be 'area' or 'bilinear'"),
+        ('interpolation = "cubic"\n', "image-classifier", 8,
+         "interpolation must be 'area', 'bilinear' or 'opencv-bilinear'"),
         ("scale = 0\n", "image-classifier", 8, "scale must be a positive number, not 0"),
         ('scale = "1/255"\n', "image-classifier", 8, "scale must be a positive number"),
         ("crop = 0\n", "image-classifier", 8, "crop must be a number between 0 and 1, not 0"),

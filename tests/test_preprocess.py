@@ -1,5 +1,5 @@
 """From frames to input tensors: where the frame goes (stretch, letterbox, crop), how it is scaled
-(swscale's area, OpenCV's bilinear), and channels, scale, mean/std and layout."""
+(swscale's area, OpenCV's bilinear; PIL's bilinear is in test_frames.py), and channels, scale, mean/std and layout."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class Picture:
     def __init__(self, image):
         self.image, self.height, self.width = image, *image.shape[:2]
 
-    def rgb(self, width, height):
+    def rgb(self, width, height, smooth=False):
         import cv2
 
         if (width, height) == (self.width, self.height):
@@ -86,7 +86,7 @@ def test_bilinear_is_what_opencv_resize_gives(keys, canvas):
         top = 0 if canvas == "bottom-right" else 35
         padded[top : top + 90] = frame
         expected = cv2.resize(padded, (32, 32), interpolation=cv2.INTER_LINEAR)
-    made = prep(interpolation="bilinear", **keys).image(Picture(frame))
+    made = prep(interpolation="opencv-bilinear", **keys).image(Picture(frame))
     assert np.abs(made.astype(int) - expected.astype(int)).max() <= 1
 
 

