@@ -197,9 +197,9 @@ def test_packaged_models_lock_download_verify_and_analyze(hub_project, capsys, s
     assert result.exit_code == 0, result.stderr
     assert invoke(capsys, "models", "verify").exit_code == 0
     report = json.loads((hub_project / "report.json").read_text())
-    assert set(report["models"]) == {"nudenet", "open-nsfw"} and report["duration"] == pytest.approx(3.0)
+    assert set(report["models"]) == {"nudenet", "open-nsfw"} and report["duration"] == pytest.approx(3.5)
     faces = [s for s in report["segments"] if s["model"] == "nudenet"]
-    assert [(s["start"], s["end"], s["label"]) for s in faces] == [(0.0, 1.5, "FACE_FEMALE")]
+    assert [(s["start"], s["end"], s["label"]) for s in faces] == [(0.0, 2.0, "FACE_FEMALE")]  # 4 frames
     reference, (_, images) = NudeDetector(), samples
     for box in faces[0]["boxes"]:
         [(_, score, expected)] = [b for b in nudenet_boxes(reference, images[round(box["t"] * 2)])
@@ -207,5 +207,5 @@ def test_packaged_models_lock_download_verify_and_analyze(hub_project, capsys, s
         assert iou((box["x"], box["y"], box["w"], box["h"]), expected) >= 0.9
         assert box["score"] == pytest.approx(score, abs=0.02)
     nsfw = [(s["start"], s["end"]) for s in report["segments"] if s["model"] == "open-nsfw"]
-    assert nsfw == [(1.5, 2.0)]  # the skin-coloured wall, and nothing else
-    assert (hub_project / "clip.edl").read_text() == "0.000 2.000 0\n"
+    assert nsfw == [(2.0, 2.5)]  # the skin-coloured wall, and nothing else
+    assert (hub_project / "clip.edl").read_text() == "0.000 2.500 0\n"
