@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
+from video_censor_personal.cli.interop_cmds import export_hf_cache, hf_cache_option
 from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
@@ -145,10 +146,14 @@ def path_cmd(options, name):
 
 
 @click.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@hf_cache_option
 @click.pass_obj
-def export_cmd(options, directory):
-    """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror."""
+def export_cmd(options, directory, hf_cache):
+    """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror
+    (or, with --hf-cache, into a Hugging Face cache that huggingface_hub loads offline)."""
+    if hf_cache is not None or directory is None:
+        return export_hf_cache(options, directory, hf_cache)
     report = make_manager(options, make_reporter(options)).export(Path(directory))
     target = report.directory.resolve()
     _say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
