@@ -37,7 +37,8 @@ def export_hf_cache(options, directory: str | None, hf_cache: str | None) -> Non
     if options.progress is not False:
         click.echo(f"Exported {report.files} file(s) of {report.models} model(s) to the Hugging Face cache "
                    f"{report.directory.resolve()} ({report.linked} linked, {format_size(report.copied_bytes)} "
-                   "copied).\nLoad them offline with HF_HUB_OFFLINE=1 and HF_HUB_CACHE set to it.", err=True)
+                   f"copied).\nLoad them offline with: HF_HUB_OFFLINE=1 HF_HUB_CACHE={report.directory.resolve()}",
+                   err=True)
 
 
 @click.command("sbom")
