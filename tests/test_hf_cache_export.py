@@ -23,7 +23,7 @@ import pytest
 
 from tests.clirun import invoke
 from tests.download_support import blob_of, flip_byte, payload, publish, view_of, write_lock
-from tests.fakehub import git_blob_sha1
+from tests.fakehub import Fault, git_blob_sha1
 from video_censor_personal.interop.hf_cache import hub_cache_dir
 
 WEIGHTS = payload(1 << 20, seed=21)
@@ -162,17 +162,23 @@ def test_blobs_are_named_by_etag_so_huggingface_hub_online_fetches_nothing(capsy
     assert fake_hub.count(method="HEAD") == 3 and fake_hub.count(method="GET") == 0
 
 
-def test_offline_the_lfs_files_are_named_by_the_hubs_rules(capsys, fake_hub, project, tmp_path, monkeypatch):
+@pytest.mark.parametrize("hub", ["offline", "down"])
+def test_without_the_hub_the_lfs_files_are_named_by_its_rules(capsys, fake_hub, project, tmp_path, monkeypatch, hub):
     download(capsys)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if hub == "offline":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:
+        fake_hub.add_fault(Fault("status", origin="hub", path="/api/models", times=None, status=503))
     fake_hub.clear_requests()
     result = export(capsys, tmp_path / "hf")
     assert result.exit_code == 0, result.stderr
-    assert fake_hub.requests == []
-    assert "note: not asking the Hub which files are LFS for pinned, vit: offline" in result.stderr
+    assert (fake_hub.requests == []) == (hub == "offline")
+    assert ("note: the Hub was not asked (offline) or did not answer which files of pinned, vit are LFS"
+            in result.stderr)
     vit = project["vit"]
     blobs = {p.name for p in (tmp_path / "hf" / "models--acme--vit-nsfw" / "blobs").iterdir()}
     assert blobs == {git_blob_sha1(CONFIG), git_blob_sha1(TOKENIZER), vit.file("onnx/model.onnx").sha256}
+    fake_hub.clear_faults()
     assert hf_cache_verify(tmp_path / "hf", vit.repo, "main").returncode == 0  # bytes are what count
 
 

@@ -32,8 +32,9 @@ def export_hf_cache(options, directory: str | None, hf_cache: str | None) -> Non
     target = Path(hf_cache).expanduser() if hf_cache else interop.hub_cache_dir(os.environ)
     report = interop.export_hf_cache(make_manager(options), target)
     if report.guessed:
-        click.echo(f"note: not asking the Hub which files are LFS for {', '.join(report.guessed)}: offline; "
-                   "blob names follow the Hub's default .gitattributes rules", err=True)
+        click.echo(f"note: the Hub was not asked (offline) or did not answer which files of "
+                   f"{', '.join(report.guessed)} are LFS; blob names follow the Hub's default .gitattributes rules",
+                   err=True)
     if options.progress is not False:
         click.echo(f"Exported {report.files} file(s) of {report.models} model(s) to the Hugging Face cache "
                    f"{report.directory.resolve()} ({report.linked} linked, {format_size(report.copied_bytes)} "
