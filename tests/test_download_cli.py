@@ -225,3 +225,34 @@ def test_a_stale_lock_is_downloaded_as_locked_with_a_warning(fake_hub, tmp_path,
     assert result.exit_code == 0
     assert result.warning_lines == ["warning: models.lock is out of date with models.toml (newer added); this run "
                                     "goes by the lock; run `video-censor models lock` to update it"]
+
+
+def test_a_deleted_view_file_is_missing_fails_verify_and_path_and_comes_back_without_a_request(
+        capsys, fake_hub, project):
+    """The model directory is what loaders open: a file deleted there is noticed everywhere,
+    and the next download links it again from the intact blob, without asking anyone."""
+    assert invoke(capsys, "--download-models").exit_code == 0
+    view = view_of(project["first"], "onnx/model.onnx")
+    view.unlink()
+    assert status_states(capsys)["first/onnx/model.onnx"] == "missing"
+    verify = invoke(capsys, "models", "verify")
+    assert verify.exit_code == 1 and "first/onnx/model.onnx: missing" in verify.stderr
+    path = invoke(capsys, "models", "path", "first")
+    assert path.exit_code == 1 and path.stdout == "" and "first/onnx/model.onnx (missing)" in path.stderr
+    fake_hub.clear_requests()
+    assert invoke(capsys, "--download-models").exit_code == 0
+    assert fake_hub.requests == [] and view.read_bytes() == WEIGHTS
+    assert invoke(capsys, "models", "verify").exit_code == 0
+
+
+def test_a_replaced_view_file_is_invalid_and_the_blob_puts_it_back_without_a_request(capsys, fake_hub, project):
+    assert invoke(capsys, "--download-models").exit_code == 0
+    view = view_of(project["second"], "notes.txt")
+    view.unlink()
+    view.write_bytes(b"something else")  # a new file where the model's was
+    assert status_states(capsys)["second/notes.txt"] == "invalid"
+    assert invoke(capsys, "models", "verify", "second").exit_code == 1
+    assert invoke(capsys, "models", "path", "second").exit_code == 1
+    fake_hub.clear_requests()
+    assert invoke(capsys, "models", "download").exit_code == 0
+    assert fake_hub.requests == [] and view.read_bytes() == b"hello"

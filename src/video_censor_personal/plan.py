@@ -25,7 +25,6 @@ class FilePlan:
     locked: LockedFile
     view: Path
     state: str
-    linked: bool = True
 
     @property
     def label(self) -> str:
