@@ -20,12 +20,18 @@ Ownership of comments and blank lines, as a reader sees them:
 Nothing is written before everything is known to work: the edited manifest is validated
 and locked in memory first; then models.toml is written, then models.lock; should the
 lock not be written, models.toml is put back byte for byte.
+
+Two edits of one project at once (two terminals, parallel CI steps) would each read the
+same models.toml and the second write would drop the first one's model; so every edit
+(and `models lock`) reads, resolves and writes under one cross-process lock, `serialised`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,9 +78,33 @@ class EditOutcome:
 # ---------------------------------------------------------------- commands
 
 
+@contextlib.contextmanager
+def serialised(manifest_path: Path) -> Iterator[None]:
+    """Hold the project's edit lock for a read-resolve-write of models.toml and models.lock.
+
+    The lock file lives in the temp directory, named by the manifest's absolute path: beside
+    models.toml it would show in every `git status`, in the cache it would fail where the
+    cache is read-only. Mode 0666, so every user of a shared project takes the same lock.
+    """
+    import hashlib
+    import tempfile
+
+    from filelock import FileLock
+
+    key = hashlib.sha256(str(Path(manifest_path).resolve()).encode()).hexdigest()[:24]
+    with FileLock(str(Path(tempfile.gettempdir()) / f"video-censor-edit-{key}.lock"), mode=0o666):
+        yield
+
+
 def add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: Runtime,
               registry: HubRegistry | None = None) -> EditOutcome:
     """Declare `new` in models.toml and lock; refused before any write when it cannot work."""
+    with serialised(manifest_path):
+        return _add_model(manifest_path, lockfile_path, new, runtime, registry)
+
+
+def _add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: Runtime,
+               registry: HubRegistry | None) -> EditOutcome:
     original = _read_bytes(manifest_path)
     text = _decode(original, manifest_path) if original is not None else ""
     manifest = parse_manifest(text, manifest_path)
@@ -87,6 +117,12 @@ def add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: 
 def remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
                  registry: HubRegistry | None = None) -> EditOutcome:
     """Drop [models.NAME] (and its sub-tables) from models.toml and lock."""
+    with serialised(manifest_path):
+        return _remove_model(manifest_path, lockfile_path, name, runtime, registry)
+
+
+def _remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
+                  registry: HubRegistry | None) -> EditOutcome:
     original = _read_bytes(manifest_path)
     if original is None:
         raise ManifestError(f"{manifest_path}: file not found", hint="pass --manifest PATH")
