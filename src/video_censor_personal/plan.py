@@ -7,6 +7,7 @@ records only. The reports say what `download`, `verify` and `export` did.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,10 @@ class Plan:
         return self.files(MISSING, INVALID)
 
     def to_json(self, lockfile: Path, cache_dir: Path) -> dict:
-        """The `models status --json` document (DESIGN "Precise rules")."""
-        return {"lockfile": str(lockfile), "cache": str(cache_dir), "models": [
-            {"name": m.name, "repo": m.repo, "commit": m.commit, "path": str(m.path), "files": [
+        """The `models status --json` document (DESIGN "Precise rules"), absolute paths only:
+        a script may run it from anywhere."""
+        return {"lockfile": os.path.abspath(lockfile), "cache": os.path.abspath(cache_dir), "models": [
+            {"name": m.name, "repo": m.repo, "commit": m.commit, "path": os.path.abspath(m.path), "files": [
                 {"path": f.locked.path, "size": f.locked.size, "sha256": f.locked.sha256, "state": f.state}
                 for f in m.files]}
             for m in self.models]}

@@ -24,6 +24,8 @@ class AppOptions:
 
     manifest_path: Path = Path("models.toml")
     lockfile_path: Path = Path("models.lock")
+    lockfile_given: bool = False  # else models.lock beside models.toml
+    search_start: Path = Path(".")  # where the search for models.toml began (errors name it)
     cache_dir: Path | None = None
     offline: bool = False
     debug: bool = False
@@ -55,9 +57,14 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
     Shell completion (bash; zsh and fish alike with zsh_source / fish_source):
     eval "$(_VIDEO_CENSOR_COMPLETE=bash_source video-censor)" in ~/.bashrc.
     """
+    from video_censor_personal.cli.common import locate_project
+
+    manifest_path, lockfile_path = locate_project(_path(manifest), _path(lockfile), Path.cwd())
     ctx.obj = AppOptions(
-        manifest_path=_path(manifest) or Path("models.toml"),
-        lockfile_path=_path(lockfile) or Path("models.lock"),
+        manifest_path=manifest_path,
+        lockfile_path=lockfile_path,
+        lockfile_given=lockfile is not None,
+        search_start=Path.cwd(),
         cache_dir=_path(cache_dir),
         offline=offline,
         debug=debug or debug_enabled(),
@@ -80,12 +87,14 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
 @click.pass_context
 def models(ctx, manifest, lockfile):
     """Declare, lock, download and inspect models."""
+    from video_censor_personal.cli.common import locate_project
+
     options: AppOptions = ctx.obj
-    ctx.obj = replace(
-        options,
-        manifest_path=_path(manifest) or options.manifest_path,
-        lockfile_path=_path(lockfile) or options.lockfile_path,
-    )
+    manifest_path = _path(manifest) or options.manifest_path
+    given_lock = _path(lockfile) or (options.lockfile_path if options.lockfile_given else None)
+    _, lockfile_path = locate_project(manifest_path, given_lock, options.search_start)
+    ctx.obj = replace(options, manifest_path=manifest_path, lockfile_path=lockfile_path,
+                      lockfile_given=given_lock is not None)
 
 
 def _register_commands() -> None:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
+from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime, require_manifest
 from video_censor_personal.cli.output import print_advisories
 from video_censor_personal.progress import format_size
 
@@ -95,7 +95,7 @@ def remove(options, name):
     """Remove a model from models.toml (comments kept), then lock."""
     from video_censor_personal.manifest_edit import remove_model
 
-    runtime = load_runtime(options, load_manifest_if_present(options))
+    runtime = load_runtime(options, require_manifest(options))
     outcome = remove_model(options.manifest_path, options.lockfile_path, name, runtime)
     print_advisories(outcome.resolution.advisories)
     state = "updated" if outcome.lock_written else "unchanged"

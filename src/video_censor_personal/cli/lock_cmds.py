@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from video_censor_personal.cli.common import load_runtime
+from video_censor_personal.cli.common import load_runtime, require_manifest
 from video_censor_personal.cli.output import print_advisories
-from video_censor_personal.config import load_manifest
 from video_censor_personal.errors import CheckFailed
 from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
 from video_censor_personal.locking import (
@@ -38,7 +37,7 @@ def lock(options, upgrade_all, upgrade_names, strict, check, dry_run):
     """Resolve models.toml through the Hub into models.lock."""
     mode = _mode(check, dry_run, upgrade_all or bool(upgrade_names))
     if mode is LockMode.CHECK:
-        check_lock(load_manifest(options.manifest_path), _read_existing(options.lockfile_path), options.lockfile_path)
+        check_lock(require_manifest(options), _read_existing(options.lockfile_path), options.lockfile_path)
         click.echo(f"{options.lockfile_path} is up to date with {options.manifest_path}", err=True)
         return
     with serialised(options.manifest_path):  # no `models add` may slip in between read and write
@@ -46,7 +45,7 @@ def lock(options, upgrade_all, upgrade_names, strict, check, dry_run):
 
 
 def _lock(options, mode: LockMode, upgrade: Upgrade, strict: bool) -> None:
-    manifest = load_manifest(options.manifest_path)
+    manifest = require_manifest(options)
     previous, set_aside = read_previous_lock(options.lockfile_path)
     resolution = resolve(manifest, previous, load_runtime(options, manifest), upgrade)
     warnings = set_aside + resolution.warnings
