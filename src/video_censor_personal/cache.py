@@ -42,7 +42,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from video_censor_personal.errors import IntegrityError, UsageError

@@ -8,6 +8,7 @@ from pathlib import Path
 from video_censor_personal.config import Manifest, Settings, load_manifest
 from video_censor_personal.environment import Runtime, build_runtime
 from video_censor_personal.errors import LockfileError, ManifestError
+from video_censor_personal.lockfile import Lockfile, read_lockfile
 
 MANIFEST_NAME, LOCK_NAME = "models.toml", "models.lock"
 START_HINT = ("start one with `video-censor models add NAME ORG/REPO` (it writes models.toml and locks it), "
@@ -36,7 +37,6 @@ def require_manifest(options) -> Manifest:
         raise ManifestError(f"{MANIFEST_NAME}: file not found in {options.search_start.absolute()} "
                             "or its parent directories", hint=START_HINT)
     return load_manifest(options.manifest_path)
-from video_censor_personal.lockfile import Lockfile, read_lockfile
 
 
 def load_manifest_if_present(options) -> Manifest | None:
