@@ -98,9 +98,9 @@ def models(ctx, manifest, lockfile):
 
 
 def _register_commands() -> None:
-    from video_censor_personal.cli import analyze_cmd, download_cmds, hub_cmds, lock_cmds
+    from video_censor_personal.cli import analyze_cmd, cache_cmds, download_cmds, hub_cmds, lock_cmds
 
-    for module in (lock_cmds, download_cmds, hub_cmds):
+    for module in (lock_cmds, download_cmds, hub_cmds, cache_cmds):
         module.register(models)
     analyze_cmd.register(cli)
 
