@@ -10,7 +10,7 @@ import json
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
-from video_censor_personal.cli.download_cmds import aligned
+from video_censor_personal.cli.output import aligned
 from video_censor_personal.progress import format_size
 
 

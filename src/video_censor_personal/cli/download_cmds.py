@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
+from video_censor_personal.cli.output import aligned
 from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
@@ -141,13 +142,6 @@ def _state_counts(model) -> str:
     for f in model.files:
         counts[f.state] = counts.get(f.state, 0) + 1
     return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files"
-
-
-def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Columns padded to their widest cell, two spaces apart, header first."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in [header, *rows]]
 
 
 @click.command("path")

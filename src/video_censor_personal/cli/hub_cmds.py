@@ -13,7 +13,7 @@ from dataclasses import asdict
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime, require_manifest
-from video_censor_personal.cli.output import print_advisories
+from video_censor_personal.cli.output import aligned, print_advisories
 from video_censor_personal.config import ANALYSIS_KINDS
 from video_censor_personal.progress import format_size
 
@@ -132,9 +132,8 @@ def _print_notes(notes: list[str]) -> None:
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in aligned(header, rows):
+        click.echo(line)
 
 
 def _newest(row) -> str:
