@@ -141,7 +141,7 @@ def load_manifest(path: Path) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(
             f"{path}: file not found",
-            hint="create it (see docs/manifest.md) or pass --manifest PATH",
+            hint="create it (`video-censor models add --help`) or pass --manifest PATH",
         ) from None
     except UnicodeDecodeError:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
