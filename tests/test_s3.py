@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import invoke
-from tests.download_support import blob_of, cache_root, payload, publish, view_of, write_lock
+from tests.download_support import blob_of, cache_root, flip_byte, payload, publish, view_of, write_lock
 
 HF_SECRET = "hf_s3testsecrettoken"
 WEIGHTS = payload(3 << 20, seed=31)  # several reads; one ranged GET (BLOCK is 8 MiB)
@@ -45,6 +45,11 @@ class S3Server:
     key_id: str
     secret: str
     requests: list[Request] = field(default_factory=list)
+    faults: list = field(default_factory=list)
+
+    def fail(self, method: str, suffix: str, times: int = 1) -> None:
+        """The next `times` requests METHOD .../SUFFIX get a 503, as an overloaded store answers."""
+        self.faults.append({"method": method, "suffix": suffix, "times": times})
 
     def client(self):
         import boto3
@@ -57,15 +62,20 @@ class S3Server:
 
 
 class _Recorder:
-    """WSGI middleware: remembers every request, then lets moto answer it."""
+    """WSGI middleware: remembers every request, then lets moto answer it (or fails it on purpose)."""
 
-    def __init__(self, app, requests: list[Request]):
-        self.app, self.requests = app, requests
+    def __init__(self, app, requests: list[Request], faults: list):
+        self.app, self.requests, self.faults = app, requests, faults
 
     def __call__(self, environ, start_response):
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        self.requests.append(Request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                                     environ.get("HTTP_RANGE"), headers))
+        request = Request(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_RANGE"), headers)
+        self.requests.append(request)
+        for fault in self.faults:
+            if fault["method"] == request.method and request.path.endswith(fault["suffix"]) and fault["times"]:
+                fault["times"] -= 1
+                start_response("503 Service Unavailable", [("Content-Type", "application/xml")])
+                return [b"<Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error>"]
         return self.app(environ, start_response)
 
 
@@ -82,7 +92,8 @@ def s3_server():
             pass
 
     requests: list[Request] = []
-    app = _Recorder(DomainDispatcherApplication(create_backend_app), requests)
+    faults: list = []
+    app = _Recorder(DomainDispatcherApplication(create_backend_app), requests, faults)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -93,7 +104,7 @@ def s3_server():
     iam.put_user_policy(UserName="mirror", PolicyName="all", PolicyDocument=ALLOW_ALL)
     key = iam.create_access_key(UserName="mirror")["AccessKey"]
     before, settings.INITIAL_NO_AUTH_ACTION_COUNT = settings.INITIAL_NO_AUTH_ACTION_COUNT, 0  # auth on from here
-    yield S3Server(url, key["AccessKeyId"], key["SecretAccessKey"], requests)
+    yield S3Server(url, key["AccessKeyId"], key["SecretAccessKey"], requests, faults)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = before
     server.shutdown()
     thread.join(timeout=5)
@@ -111,6 +122,7 @@ def s3(s3_server, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     s3_server.requests.clear()
+    s3_server.faults.clear()
     return s3_server
 
 
@@ -221,6 +233,21 @@ def test_an_interrupted_download_resumes_by_range(capsys, fake_hub, s3, bucket, 
     assert ranges == [f"bytes=1000000-{len(WEIGHTS) - 1}"]
 
 
+def test_a_503_gets_the_retry_policy_and_no_hidden_retries(capsys, fake_hub, s3, bucket, project, monkeypatch,
+                                                           tmp_path):
+    mirror = exported(capsys, bucket)
+    fake_hub.stop()
+    fresh_cache(monkeypatch, tmp_path, "retry-cache")
+    weights = project.file("onnx/model.onnx").sha256
+    s3.fail("GET", weights)
+    s3.requests.clear()
+    result = invoke(capsys, "--mirror", mirror, "--download-models")
+    assert result.exit_code == 0, result.stderr
+    assert_model_present(project)
+    # one 503, then the retry policy's attempt (HEAD, GET); botocore and s3fs add no retries of their own
+    assert [r.method for r in s3.to(bucket) if r.path.endswith(weights)] == ["HEAD", "GET", "HEAD", "GET"]
+
+
 def test_a_tampered_object_is_refused_and_the_next_source_serves(capsys, fake_hub, s3, bucket, project,
                                                                  monkeypatch, tmp_path):
     good = exported(capsys, bucket, "good")
@@ -297,6 +324,34 @@ def test_a_missing_bucket_is_named(capsys, fake_hub, s3, project):
     fake_hub.stop()
     result = invoke(capsys, "--mirror", "s3://no-such-bucket-here/mirror", "--download-models")
     assert result.exit_code == 3 and "bucket no-such-bucket-here does not exist" in result.stderr
+
+
+def test_a_bucket_without_the_export_names_the_missing_object(capsys, fake_hub, s3, bucket, project):
+    fake_hub.stop()
+    result = invoke(capsys, "--mirror", f"s3://{bucket}/empty", "--download-models")
+    weights = project.file("onnx/model.onnx")
+    assert result.exit_code == 3 and f"s3://{bucket}/empty/blobs/{weights.sha256} does not exist" in result.stderr
+
+
+def test_no_credentials_at_all_are_named(capsys, fake_hub, s3, bucket, project, monkeypatch):
+    fake_hub.stop()
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = invoke(capsys, "--mirror", f"s3://{bucket}/mirror", "--download-models")
+    assert result.exit_code == 3 and f"no AWS credentials found for bucket {bucket}" in result.stderr
+
+
+def test_export_refuses_bytes_that_changed_behind_their_record(capsys, s3, bucket, project):
+    """Bit rot that kept size and mtime passes the stat record; the in-stream hash of the upload catches it."""
+    assert invoke(capsys, "--download-models").exit_code == 0
+    view = view_of(project, "onnx/model.onnx")
+    before = view.stat()
+    flip_byte(view, 1000)
+    os.utime(view, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = invoke(capsys, "models", "export", f"s3://{bucket}/rot")
+    assert result.exit_code == 1 and "not exported" in result.stderr
+    keys = {o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert f"rot/blobs/{project.file('onnx/model.onnx').sha256}" not in keys and "rot/models.lock" not in keys
 
 
 def test_export_to_a_missing_bucket_exits_2_naming_it(capsys, s3, project):

@@ -95,12 +95,13 @@ def translated(url: str):
 
 
 def _not_found_reason(exc: FileNotFoundError, bucket: str, url: str) -> str:
-    """s3fs says NoSuchBucket and NoSuchKey with the same exception; the bucket's is the useful one."""
-    cause = getattr(exc.__cause__, "response", None) or {}
-    code = cause.get("Error", {}).get("Code")
-    if code == "NoSuchBucket" or "bucket does not exist" in str(exc):
-        return f"bucket {bucket} does not exist"
-    return f"{url} does not exist"
+    return f"bucket {bucket} does not exist" if _bucket_missing(exc) else f"{url} does not exist"
+
+
+def _bucket_missing(exc: FileNotFoundError) -> bool:
+    """s3fs raises FileNotFoundError for NoSuchBucket and NoSuchKey alike; the cause tells which."""
+    response = getattr(exc.__cause__, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "NoSuchBucket"
 
 
 class S3Downloader:
@@ -201,7 +202,7 @@ def _size_in_bucket(fs, key: str) -> int | None:
     try:
         return fs.info(key)["size"]
     except FileNotFoundError as exc:
-        if "bucket does not exist" in str(exc):
+        if _bucket_missing(exc):
             raise
         return None
 
