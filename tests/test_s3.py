@@ -420,3 +420,11 @@ def test_help_and_a_no_op_run_with_a_bucket_mirror_import_no_s3_library(tmp_path
         assert done.returncode == 0, done.stderr
         imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
         assert imported & heavy == set()
+
+
+def test_bucket_mirrors_expand_to_the_export_layout_and_keep_paths_unquoted():
+    from video_censor_personal.transfer.fetch import Wanted, expand_mirror
+
+    wanted = Wanted("m", "org/m", "c" * 40, "onnx/my model.onnx", "https://hub/x", 1, "a" * 64)
+    assert expand_mirror("s3://team/video-censor/", wanted) == f"s3://team/video-censor/blobs/{'a' * 64}"
+    assert expand_mirror("s3://team/{repo}/{commit}/{path}", wanted) == f"s3://team/org/m/{'c' * 40}/onnx/my model.onnx"
