@@ -173,14 +173,25 @@ def export_to_bucket(url: str, blobs: list[tuple[str, int, Path]], lock_text: st
     """
     fs, base = filesystem(timeout), url.rstrip("/")
     with _export_errors(base):
-        copied = sum(_put_blob(fs, f"{base}/blobs/{sha256}", sha256, size, local) for sha256, size, local in blobs)
+        there = _sizes_in_bucket(fs, f"{base}/blobs")
+        copied = sum(_put_blob(fs, f"{base}/blobs/{sha256}", sha256, size, local)
+                     for sha256, size, local in blobs if there.get(sha256) != size)
         fs.pipe_file(f"{base}/models.lock", lock_text.encode("utf-8"))
     return copied
 
 
+def _sizes_in_bucket(fs, prefix: str) -> dict[str, int]:
+    """sha256 -> size of the blobs already exported: one listing, not a HEAD (and a LIST) per blob."""
+    try:
+        entries = fs.ls(prefix, detail=True)
+    except FileNotFoundError as exc:
+        if _bucket_missing(exc):
+            raise
+        return {}  # nothing exported under this prefix yet
+    return {entry["name"].rsplit("/", 1)[-1]: entry["size"] for entry in entries}
+
+
 def _put_blob(fs, key: str, sha256: str, size: int, local: Path) -> int:
-    if _size_in_bucket(fs, key) == size:
-        return 0
     hasher, remote = hashlib.sha256(), fs.open(key, "wb")
     try:
         with open(local, "rb") as source:
@@ -196,15 +207,6 @@ def _put_blob(fs, key: str, sha256: str, size: int, local: Path) -> int:
         raise
     remote.close()
     return size
-
-
-def _size_in_bucket(fs, key: str) -> int | None:
-    try:
-        return fs.info(key)["size"]
-    except FileNotFoundError as exc:
-        if _bucket_missing(exc):
-            raise
-        return None
 
 
 @contextlib.contextmanager
