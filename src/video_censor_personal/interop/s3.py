@@ -109,9 +109,11 @@ class S3Downloader:
 
     Called as pooch calls downloaders: `downloader(url, output_file, pooch)`. Bytes already
     in `output_file` are hashed first and kept; the rest comes in ranged GETs of BLOCK
-    bytes. An object whose size is not the locked size is refused before any byte is read.
-    Hashing stays on this thread: each block is one request, and the wait for the next one
-    leaves the core free anyway.
+    bytes, each one asked for while the one before is written and hashed (two blocks in
+    memory at most). s3fs's file objects read block after block with a wait between, and
+    fsspec's prefetching caches align blocks to the object's start, which would fetch a
+    resumed prefix again: hence this small loop. An object whose size is not the locked
+    size is refused before any byte is read.
     """
 
     def __init__(self, size: int, timeout: float, progress=None):
@@ -127,14 +129,13 @@ class S3Downloader:
         path = Path(output_file)
         offset = self._hash_prefix(path)
         with translated(url):
-            remote = fs.open(url, "rb", block_size=BLOCK, cache_type="none")
-        with remote, open(path, "r+b" if offset else "wb") as out:
-            if remote.size != self.size:
-                raise TransferFailure("integrity", f"the object is {remote.size} bytes, the lock says {self.size}")
-            remote.seek(offset)
+            size = fs.info(url)["size"]
+        if size != self.size:
+            raise TransferFailure("integrity", f"the object is {size} bytes, the lock says {self.size}")
+        with open(path, "r+b" if offset else "wb") as out:
             out.seek(offset)
             out.truncate()
-            self._copy(url, remote, out, offset)
+            self._copy(fs, url, out, offset)
         return None
 
     def _hash_prefix(self, path: Path) -> int:
@@ -148,17 +149,27 @@ class S3Downloader:
         sha256_file(path, self.hasher, self.progress)
         return offset
 
-    def _copy(self, url: str, remote, out, received: int) -> None:
+    def _copy(self, fs, url: str, out, received: int) -> None:
         """Reading errors are transfer failures; a failed write (a full disk) stays an OSError."""
-        while received < self.size:
-            with translated(url):
-                block = remote.read(min(BLOCK, self.size - received))
-            if not block:
-                raise TransferFailure("network", f"short body: {received} of {self.size} bytes", retry=True)
-            out.write(block)
-            self.hasher.update(block)
-            received += len(block)
-            self.progress(len(block))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="s3-read-ahead") as ahead:
+            pending = self._ask(ahead, fs, url, received)
+            while pending is not None:
+                with translated(url):
+                    block = pending.result()
+                if not block:
+                    raise TransferFailure("network", f"short body: {received} of {self.size} bytes", retry=True)
+                received += len(block)
+                pending = self._ask(ahead, fs, url, received)
+                out.write(block)
+                self.hasher.update(block)
+                self.progress(len(block))
+
+    def _ask(self, ahead, fs, url: str, start: int):
+        if start >= self.size:
+            return None
+        return ahead.submit(fs.cat_file, url, start=start, end=min(start + BLOCK, self.size))
 
 
 # ---------------------------------------------------------------- export
