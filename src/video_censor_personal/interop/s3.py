@@ -37,10 +37,6 @@ BLOCK = 8 * CHUNK  # one ranged GET per 8 MiB: few requests, flat memory
 CREDENTIALS = "check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
 
 
-def is_s3(url: str) -> bool:
-    return url.startswith("s3://")
-
-
 def bucket_of(url: str) -> str:
     return urlsplit(url).netloc
 
