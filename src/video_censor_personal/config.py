@@ -250,7 +250,7 @@ def _is_http_url(value: object) -> bool:
 
 
 def _is_mirror(value: object) -> bool:
-    return isinstance(value, str) and (_is_http_url(value) or value.startswith("file://"))
+    return isinstance(value, str) and (_is_http_url(value) or value.startswith(("file://", "s3://")))
 
 
 def _reject_unknown(raw: dict, allowed: set[str], where: _Where, table: str) -> None:

@@ -283,15 +283,27 @@ class ModelManager:
             self._record_uses(plan)
         return {name: self.model_path(name) for name in names}
 
-    def export(self, directory: Path) -> ExportReport:
-        """DIR/models.lock and DIR/blobs/<sha256>, each copy hashed as it is written."""
+    def export(self, directory: Path | str) -> ExportReport:
+        """DIR/models.lock and DIR/blobs/<sha256>, each copy hashed as it is written.
+
+        DIR may be `s3://BUCKET/PREFIX` (interop/s3.py): the same layout in a bucket.
+        """
         self.ensure_ready(self.lock.names, download=False, hint=DOWNLOAD_HINT + ", then export again")
         copied = 0
         blobs = {f.locked.sha256: f for f in self.plan().files()}
+        if str(directory).startswith("s3://"):
+            return self._export_to_bucket(str(directory), blobs)
         for sha256, plan in sorted(blobs.items()):
             copied += self._export_blob(plan, Path(directory) / "blobs" / sha256)
         atomic_write_text(Path(directory) / "models.lock", render_lockfile(self.lock))
         return ExportReport(Path(directory), len(blobs), copied)
+
+    def _export_to_bucket(self, url: str, blobs: dict[str, FilePlan]) -> ExportReport:
+        from video_censor_personal.interop.s3 import export_to_bucket  # the optional `s3` extra
+
+        files = [(sha256, plan.locked.size, plan.view) for sha256, plan in sorted(blobs.items())]
+        copied = export_to_bucket(url, files, render_lockfile(self.lock), self.runtime.timeout)
+        return ExportReport(url, len(blobs), copied)
 
     def _export_blob(self, plan: FilePlan, target: Path) -> int:
         size_ok = target.exists() and target.stat().st_size == plan.locked.size

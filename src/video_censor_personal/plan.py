@@ -97,7 +97,7 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class ExportReport:
-    directory: Path
+    directory: Path | str  # a local directory, or an s3://BUCKET/PREFIX URL
     files: int
     copied_bytes: int
 

@@ -159,14 +159,15 @@ def path_cmd(options, name):
 @hf_cache_option
 @click.pass_obj
 def export_cmd(options, directory, hf_cache):
-    """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror
+    """Write every locked file and models.lock into DIRECTORY (or s3://BUCKET/PREFIX), usable as a mirror
     (or, with --hf-cache, into a Hugging Face cache that huggingface_hub loads offline)."""
     if hf_cache is not None or directory is None:
         return export_hf_cache(options, directory, hf_cache)
-    report = make_manager(options, make_reporter(options)).export(Path(directory))
-    target = report.directory.resolve()
+    in_bucket = directory.startswith("s3://")
+    report = make_manager(options, make_reporter(options)).export(directory if in_bucket else Path(directory))
+    target = report.directory if in_bucket else report.directory.resolve()
     _say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
-                  f"to {target}.\nUse it elsewhere with: --mirror {target.as_uri()}")
+                  f"to {target}.\nUse it elsewhere with: --mirror {target if in_bucket else target.as_uri()}")
 
 
 def register(models_group) -> None:
