@@ -1,8 +1,15 @@
 """models.toml: what the project wants. Parsing, validation and the manifest hash.
 
-Every error names the file and the line and exits 2 (ManifestError). tomlkit keeps no
-source positions for values, so lines are found by scanning the text for the table header
-and the key (`_line_of`); that is a best effort that is right for hand-written files.
+Every error names the file and the line and exits 2 (ManifestError). The text is read by
+tomllib (toml_reading.py: fast, and a duplicate key is a syntax error with its line);
+tomlkit is for edits only. Neither keeps source positions for values, so the line of a
+bad value is found by scanning the text for its table header and key (`_line_of`): a best
+effort that is right for hand-written files.
+
+Validation is table-driven: each table's allowed keys map to a check that returns the
+value to keep or raises Invalid with the reason (`SETTINGS_KEYS`, `MODEL_KEYS`,
+`ANALYSIS_KEYS`). A new key is one row there plus its dataclass field (`input-size` is
+the field `input_size`).
 """
 
 from __future__ import annotations
@@ -13,20 +20,28 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import tomlkit
-from tomlkit.exceptions import ParseError
-
+from video_censor_personal.checks import (
+    Invalid,
+    choice,
+    fraction,
+    integer_from,
+    non_empty_string,
+    number_list,
+    positive_seconds,
+    shown,
+    string,
+    string_list,
+)
 from video_censor_personal.errors import ManifestError
+from video_censor_personal.toml_reading import TomlSyntaxError, parse_toml
+from video_censor_personal.urls import endpoint_problem, mirror_problem, url_hint
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
-_SETTINGS_KEYS = {"endpoint", "mirrors", "timeout", "retries", "jobs"}
-_MODEL_KEYS = {"repo", "revision", "include", "exclude", "description", "analysis"}
-_ANALYSIS_KEYS = {"kind", "file", "labels", "flag", "threshold", "input-size", "mean", "std", "output"}
+# \Z, not $: `$` also matches before a final newline, and "a\n" is no model name.
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+COMMIT_SHA = re.compile(r"^[0-9a-f]{40}\Z")
 ANALYSIS_KINDS = ("image-classifier",)
 
 
@@ -127,20 +142,20 @@ def load_manifest(path: Path) -> Manifest:
         ) from None
     except UnicodeDecodeError:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read it: {exc.strerror}", hint="pass --manifest PATH") from None
     return parse_manifest(text, path)
 
 
 def parse_manifest(text: str, path: Path) -> Manifest:
     try:
-        document = tomlkit.parse(text).unwrap()
-    except ParseError as exc:
-        raise ManifestError(f"{path}:{exc.line}: TOML syntax error: {exc}") from None
+        document = parse_toml(text)
+    except TomlSyntaxError as exc:
+        raise ManifestError(f"{path}:{exc.line}: TOML syntax error: {exc.reason}",
+                            hint="fix the TOML at that line (a key or table may appear only once)") from None
     where = _Where(path, text)
-    unknown = set(document) - {"settings", "models"}
-    if unknown:
-        key = sorted(unknown)[0]
-        where.fail(f"unknown key {key!r} (expected [settings] or [models.NAME])", None, key)
-    settings = _parse_settings(_table(document, "settings", where, None), where)
+    _reject_unknown(document, {"settings": None, "models": None}, where, None)
+    settings = Settings(**_checked(_table(document, "settings", where, None), SETTINGS_KEYS, where, "settings"))
     models_table = _table(document, "models", where, None)
     models = tuple(_parse_model(name, raw, where) for name, raw in models_table.items())
     return Manifest(path, settings, models)
@@ -150,7 +165,7 @@ class _Where:
     """Turns a (table, key) into `file:line:` for error messages."""
 
     def __init__(self, path: Path, text: str):
-        self.path, self.lines = path, text.splitlines()
+        self.path, self.lines = path, text.removeprefix("\ufeff").splitlines()
 
     def fail(self, message: str, table: str | None, key: str | None = None, hint: str | None = None):
         line = _line_of(self.lines, table, key)
@@ -158,24 +173,37 @@ class _Where:
 
 
 def _line_of(lines: list[str], table: str | None, key: str | None) -> int:
-    """1-based line of `key` inside `[table]` (or of the header, or 1 when not found)."""
-    start, header_line = 0, 1
+    """1-based line of `key` inside `[table]` (or of the header, or 1 when not found).
+
+    A top-level key may be a table of its own (`[setings]`): then its header's line.
+    """
+    if table is None and key is not None:
+        found = _header_line(lines, key, prefix=True)
+        if found is not None:
+            return found
+    start = header_line = 1
     if table is not None:
-        parts = [re.escape(p) for p in table.split(".")]
-        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(f'"?{p}"?' for p in parts) + r"\s*\]")
-        found = next((i for i, text in enumerate(lines) if header.match(text)), None)
+        found = _header_line(lines, table)
         if found is None:
             return 1
-        start, header_line = found + 1, found + 1
+        start = header_line = found
     if key is None:
         return header_line
-    key_pattern = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*[=.]")
-    for index in range(start, len(lines)):
-        if index > start - 1 and table is not None and lines[index].lstrip().startswith("["):
+    key_pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*[=.]")
+    for index in range(start - 1 if table is None else start, len(lines)):
+        if table is not None and lines[index].lstrip().startswith("["):
             break
         if key_pattern.match(lines[index]):
             return index + 1
     return header_line
+
+
+def _header_line(lines: list[str], table: str, prefix: bool = False) -> int | None:
+    """Line of `[table]` / `[[table]]` (with prefix: also of `[table.sub]`)."""
+    parts = [re.escape(p) for p in table.split(".")]
+    end = r"\s*[\].]" if prefix else r"\s*\]"
+    header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(f"[\"']?{p}[\"']?" for p in parts) + end)
+    return next((i + 1 for i, text in enumerate(lines) if header.match(text)), None)
 
 
 def _table(raw: dict, key: str, where: _Where, table: str | None) -> dict:
@@ -185,129 +213,97 @@ def _table(raw: dict, key: str, where: _Where, table: str | None) -> dict:
     return value
 
 
-def _parse_settings(raw: dict, where: _Where) -> Settings:
-    _reject_unknown(raw, _SETTINGS_KEYS, where, "settings")
-    endpoint = raw.get("endpoint")
-    if endpoint is not None and not _is_http_url(endpoint):
-        where.fail("endpoint must be an http(s) URL", "settings", "endpoint")
-    mirrors = raw.get("mirrors", [])
-    if not isinstance(mirrors, list) or not all(_is_mirror(m) for m in mirrors):
-        where.fail(
-            "mirrors must be a list of http(s) URL templates or file:// directories",
-            "settings",
-            "mirrors",
-        )
-    return Settings(
-        endpoint=endpoint,
-        mirrors=tuple(mirrors),
-        timeout=_number(raw, "timeout", where, positive=True),
-        retries=_integer(raw, "retries", where, minimum=0),
-        jobs=_integer(raw, "jobs", where, minimum=1),
-    )
-
-
-def _number(raw: dict, key: str, where: _Where, positive: bool) -> float | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        where.fail(f"{key} must be a positive number of seconds, not {value!r}", "settings", key)
-    return float(value)
-
-
-def _integer(raw: dict, key: str, where: _Where, minimum: int) -> int | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        where.fail(f"{key} must be an integer >= {minimum}, not {value!r}", "settings", key)
-    return value
-
-
-def _is_http_url(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _is_mirror(value: object) -> bool:
-    return isinstance(value, str) and (_is_http_url(value) or value.startswith("file://"))
-
-
-def _reject_unknown(raw: dict, allowed: set[str], where: _Where, table: str) -> None:
-    unknown = sorted(set(raw) - allowed)
+def _reject_unknown(raw: dict, allowed, where: _Where, table: str | None) -> None:
+    unknown = sorted(set(raw) - set(allowed))
     if unknown:
+        place = f"[{table}]" if table else f"{where.path.name} (expected [settings] or [models.NAME])"
         where.fail(
-            f"unknown key {unknown[0]!r} in [{table}]",
+            f"unknown key {unknown[0]!r} in {place}",
             table,
             unknown[0],
             hint="allowed keys: " + ", ".join(sorted(allowed)),
         )
 
 
-def _parse_model(name: str, raw: object, where: _Where) -> ModelSpec:
-    table = f"models.{name}"
-    if not MODEL_NAME.match(name):
-        where.fail(
-            f"bad model name {name!r}: use lowercase letters, digits, '.', '_' and '-' "
-            "(starting with a letter or digit)",
-            table,
-        )
-    if not isinstance(raw, dict):
-        where.fail(f"[models.{name}] must be a table", "models", name)
-    _reject_unknown(raw, _MODEL_KEYS, where, table)
-    repo = raw.get("repo")
-    if repo is None:
-        where.fail(f"model {name!r} has no repo", table, hint='add repo = "org/name"')
-    if not isinstance(repo, str) or not REPO_ID.match(repo):
-        where.fail(f"model {name!r}: repo must look like 'org/name', not {repo!r}", table, "repo")
-    revision = raw.get("revision", "main")
-    if not isinstance(revision, str) or not is_valid_revision(revision):
-        where.fail(
-            f"model {name!r}: malformed revision {revision!r} "
-            "(a branch, a tag or a full 40-hex commit)",
-            table,
-            "revision",
-        )
-    description = raw.get("description")
-    if description is not None and not isinstance(description, str):
-        where.fail(f"model {name!r}: description must be a string", table, "description")
-    analysis = raw.get("analysis")
-    return ModelSpec(
-        name=name,
-        repo=repo,
-        revision=revision,
-        include=_patterns(raw, "include", ("*",), where, table),
-        exclude=_patterns(raw, "exclude", (), where, table),
-        description=description,
-        analysis=None if analysis is None else _parse_analysis(name, analysis, where),
-    )
+def _checked(raw: dict, keys: dict, where: _Where, table: str, scope: str = "") -> dict:
+    """Every key of `raw` through its row of `keys`, named as dataclass fields (`a-b` -> a_b)."""
+    _reject_unknown(raw, keys, where, table)
+    values = {}
+    for key, value in raw.items():
+        try:
+            values[key.replace("-", "_")] = keys[key](value)
+        except Invalid as exc:
+            where.fail(f"{scope}{key} {exc.reason}", table, key, hint=exc.hint)
+    return values
+
+
+# ---------------------------------------------------------------- [settings]
+
+
+def endpoint_url(value: object) -> str:
+    problem = endpoint_problem(value) if isinstance(value, str) else "must be a string"
+    if problem:
+        raise Invalid(f"must be an http(s) URL: {shown(value)} {problem}",
+                      hint=url_hint(value, endpoint=True) if isinstance(value, str) else None)
+    return value
+
+
+def mirror_urls(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid(f"must be a list of URL strings, not {shown(value)}")
+    for item in value:
+        problem = mirror_problem(item)
+        if problem:
+            raise Invalid(f"entry {shown(item)} {problem}", hint=url_hint(item))
+    return tuple(value)
+
+
+SETTINGS_KEYS = {
+    "endpoint": endpoint_url,
+    "mirrors": mirror_urls,
+    "timeout": positive_seconds,
+    "retries": integer_from(0),
+    "jobs": integer_from(1),
+}
+
+
+# ---------------------------------------------------------------- [models.NAME]
+
+
+def repo_id(value: object) -> str:
+    if not isinstance(value, str) or not REPO_ID.match(value):
+        raise Invalid(f"must look like 'org/name', not {shown(value)}")
+    return value
+
+
+def revision(value: object) -> str:
+    if not isinstance(value, str) or not is_valid_revision(value):
+        raise Invalid(f"{shown(value)} is malformed: a branch, a tag or a full 40-hex commit (not empty)")
+    return value
 
 
 def is_valid_revision(revision: str) -> bool:
     """git's ref-name rules, enough to refuse what no Hub branch or tag can be called."""
     if COMMIT_SHA.match(revision):
         return True
-    if revision.startswith(("/", "-", ".")) or revision.endswith(("/", ".lock", ".")):
+    if not revision or revision.startswith(("/", "-", ".")) or revision.endswith(("/", ".lock", ".")):
         return False
     if any(bad in revision for bad in ("..", "//", "@{", "\\")):
         return False
     return not any(ch in revision for ch in " ~^:?*[\t\n") and revision.isprintable()
 
 
-def _patterns(raw: dict, key: str, default: tuple, where: _Where, table: str) -> tuple[str, ...]:
-    value = raw.get(key)
-    if value is None:
-        return default
+def patterns(value: object) -> tuple[str, ...]:
+    """A list of globs (may be empty); a bare string is refused, not taken as a one-item list."""
     if isinstance(value, str):
-        value = [value]
+        raise Invalid(f"must be a list of glob patterns, not the string {shown(value)}",
+                      hint=f"write a list: [{shown(value)}]")
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        where.fail(f"{key} must be a list of glob patterns", table, key)
+        raise Invalid(f"must be a list of glob patterns, not {shown(value)}")
     for pattern in value:
         problem = pattern_problem(pattern)
         if problem:
-            where.fail(f"{key} pattern {pattern!r} is malformed: {problem}", table, key)
+            raise Invalid(f"pattern {pattern!r} is malformed: {problem}")
     return tuple(value)
 
 
@@ -321,56 +317,65 @@ def pattern_problem(pattern: str) -> str | None:
         return "'..' cannot appear in a repo path"
     if pattern.count("[") != pattern.count("]"):
         return "unbalanced '[' ']'"
+    if not pattern.isprintable():
+        return "it holds a control character"
     return None
 
 
-def _parse_analysis(name: str, raw: object, where: _Where) -> AnalysisSpec:
-    table = f"models.{name}.analysis"
+MODEL_KEYS = {
+    "repo": repo_id,
+    "revision": revision,
+    "include": patterns,
+    "exclude": patterns,
+    "description": string,
+    "analysis": lambda value: table(value),  # its own table, checked by _parse_analysis
+}
+
+
+def table(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a table, not {shown(value)}")
+    return value
+
+
+def _parse_model(name: str, raw: object, where: _Where) -> ModelSpec:
+    table = f"models.{name}"
+    if not MODEL_NAME.match(name):
+        where.fail(
+            f"bad model name {name!r}: use lowercase letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit)",
+            table,
+        )
     if not isinstance(raw, dict):
-        where.fail(f"model {name!r}: analysis must be a table", f"models.{name}", "analysis")
-    _reject_unknown(raw, _ANALYSIS_KEYS, where, table)
-    kind, file = raw.get("kind"), raw.get("file")
-    if kind not in ANALYSIS_KINDS:
-        where.fail(f"model {name!r}: analysis kind must be one of: {', '.join(ANALYSIS_KINDS)}", table, "kind")
-    if not isinstance(file, str) or not file:
-        where.fail(f"model {name!r}: analysis needs file = \"path/in/repo.onnx\"", table, "file")
-    output = raw.get("output", "logits")
-    if output not in ("logits", "probabilities"):
-        where.fail("output must be 'logits' or 'probabilities'", table, "output")
-    threshold = raw.get("threshold", 0.5)
-    is_number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
-    if not is_number or not 0 <= threshold <= 1:
-        where.fail("threshold must be a number between 0 and 1", table, "threshold")
-    size = raw.get("input-size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        where.fail("input-size must be a positive integer", table, "input-size")
-    return AnalysisSpec(
-        kind=kind,
-        file=file,
-        flag=_strings(raw, "flag", where, table, required=True),
-        threshold=float(threshold),
-        labels=_strings(raw, "labels", where, table),
-        input_size=size,
-        mean=_floats(raw, "mean", where, table),
-        std=_floats(raw, "std", where, table),
-        output=output,
-    )
+        where.fail(f"[models.{name}] must be a table", "models", name)
+    if "repo" not in raw:
+        where.fail(f"model {name!r} has no repo", table, hint='add repo = "org/name"')
+    values = _checked(raw, MODEL_KEYS, where, table, scope=f"model {name!r}: ")
+    analysis = values.pop("analysis", None)
+    return ModelSpec(name=name, **values, analysis=None if analysis is None else _parse_analysis(name, analysis, where))
 
 
-def _strings(raw: dict, key: str, where: _Where, table: str, required: bool = False):
-    value = raw.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        where.fail(f"{key} must be a non-empty list of strings", table, key)
-    return tuple(value)
+# ---------------------------------------------------------------- [models.NAME.analysis]
 
 
-def _floats(raw: dict, key: str, where: _Where, table: str):
-    value = raw.get(key)
-    if value is None:
-        return None
-    ok = isinstance(value, list) and len(value) == 3
-    if not ok or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        where.fail(f"{key} must be a list of 3 numbers (R, G, B)", table, key)
-    return tuple(float(v) for v in value)
+ANALYSIS_KEYS = {
+    "kind": choice(*ANALYSIS_KINDS),
+    "file": non_empty_string,
+    "labels": string_list,
+    "flag": string_list,
+    "threshold": fraction,
+    "input-size": integer_from(1),
+    "mean": number_list(3),
+    "std": number_list(3),
+    "output": choice("logits", "probabilities"),
+}
+ANALYSIS_REQUIRED = {"kind": f"kind = \"{ANALYSIS_KINDS[0]}\"", "file": 'file = "path/in/repo.onnx"',
+                     "flag": 'flag = ["LABEL"]'}
+
+
+def _parse_analysis(name: str, raw: dict, where: _Where) -> AnalysisSpec:
+    table = f"models.{name}.analysis"
+    for key, example in ANALYSIS_REQUIRED.items():
+        if key not in raw:
+            where.fail(f"model {name!r}: analysis needs {key}", table, hint=f"add {example}")
+    return AnalysisSpec(**_checked(raw, ANALYSIS_KEYS, where, table, scope=f"model {name!r}: analysis "))
