@@ -1,7 +1,7 @@
 """models.toml: what the project wants. Parsing, validation and the manifest hash.
 
 Every error names the file and the line and exits 2 (ManifestError). The text is read by
-tomllib (toml_reading.py: fast, and a duplicate key is a syntax error with its line);
+tomli (toml_reading.py: fast, and a duplicate key is a syntax error with its line);
 tomlkit is for edits only. Neither keeps source positions for values, so the line of a
 bad value is found by scanning the text for its table header and key (`_line_of`): a best
 effort that is right for hand-written files.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -254,6 +253,7 @@ def _causes(exc: BaseException):
 
 def _unresolved_host(exc: Exception, endpoint: str) -> str | None:
     """The endpoint's host when the failure is a DNS lookup that found nothing."""
+    import socket
     from urllib.parse import urlsplit
 
     if any(isinstance(cause, socket.gaierror) for cause in _causes(exc)):

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-import tomlkit
-
 from video_censor_personal import __version__
 from video_censor_personal.atomic import atomic_write_bytes
 from video_censor_personal.errors import LockfileError, LockVersionError
@@ -131,7 +129,12 @@ def _render_model(model: LockedModel) -> list[str]:
 
 
 def _toml(value: object) -> str:
-    """A TOML literal for a string or list of strings (tomlkit does the escaping)."""
+    """A TOML literal for a string or list of strings (tomlkit does the escaping).
+
+    Imported here: only `lock` renders, and reading must stay light (a no-op run).
+    """
+    import tomlkit
+
     return tomlkit.item(value).as_string()
 
 
@@ -160,7 +163,7 @@ def read_lockfile(path: Path) -> Lockfile:
 
     A missing file raises FileNotFoundError: whether that is an error, and which,
     is the caller's decision (`lock --check` exits 1, `download` exits 2). Read with
-    tomllib (toml_reading.py): every command reads the lock, and tomlkit is slow.
+    tomli (toml_reading.py): every command reads the lock, and tomlkit is slow.
     """
     try:
         text = path.read_text(encoding="utf-8")

@@ -1,9 +1,9 @@
 """Reading models.toml and models.lock: the standard library's TOML parser, with line numbers.
 
-Every command reads both files on start, and a no-op `--download-models` is little else:
-tomllib (tomli before Python 3.11) parses a 2,000-file lock in milliseconds where tomlkit,
-which keeps comments and layout, takes over a second. So reading uses tomllib and only
-the edits (`models add` / `remove`, manifest_edit.py) use tomlkit.
+Every command reads both files on start, and a no-op `--download-models` is little else.
+tomlkit, which keeps comments and layout, takes 1.3 s over a 2,000-file lock; the standard
+library's tomllib 60 ms; tomli (the same parser, published compiled with mypyc) 20 ms. So
+reading uses tomli and only the edits (`models add` / `remove`, manifest_edit.py) use tomlkit.
 
 A syntax error comes back as TomlSyntaxError(line, reason) for the caller to turn into its
 own error class; a duplicate key or table is one of them (TOML forbids both).
@@ -12,12 +12,8 @@ own error class; a duplicate key or table is one of them (TOML forbids both).
 from __future__ import annotations
 
 import re
-import sys
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the CI runs 3.11+
-    import tomli as tomllib
+import tomli
 
 BOM = "\ufeff"
 _POSITION = re.compile(r"\s*\((?:at line (\d+), column \d+|at end of document)\)\s*$")
@@ -40,13 +36,13 @@ def parse_toml(text: str) -> dict:
     text = text.removeprefix(BOM)
     _refuse_lone_carriage_returns(text)
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         raise TomlSyntaxError(_line_of_error(exc, text), _POSITION.sub("", str(exc))) from None
 
 
 def _line_of_error(exc: Exception, text: str) -> int:
-    """tomllib says `(at line N, column C)` or `(at end of document)` (Python 3.14: exc.lineno)."""
+    """tomli says `(at line N, column C)` or `(at end of document)`; newer ones also set lineno."""
     lineno = getattr(exc, "lineno", None)
     if isinstance(lineno, int):
         return lineno
@@ -59,7 +55,7 @@ def _line_of_error(exc: Exception, text: str) -> int:
 def _refuse_lone_carriage_returns(text: str) -> None:
     """A CR not followed by LF (old Mac line ends) is no TOML line end: name the line it ends.
 
-    tomllib would report all of such a file as line 1, which the user's editor contradicts.
+    tomli would report all of such a file as line 1, which the user's editor contradicts.
     """
     position = re.search(r"\r(?!\n)", text)
     if position is None:
