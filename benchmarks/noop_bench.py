@@ -92,7 +92,7 @@ def main() -> None:
             for label, argv in commands.items():
                 times[label].append(run(argv, root, env))
     print(f"{args.models} models, {args.models * args.files} files, {args.rounds} rounds; "
-          f"load average {open('/proc/loadavg').read().split()[:3]}")
+          f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     yardstick = times["python -c pass"]
     print(describe("python -c pass", yardstick, yardstick))
     print(describe("video-censor --download-models", times["video-censor --download-models"], yardstick, 0.25))

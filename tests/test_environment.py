@@ -170,3 +170,13 @@ def test_a_path_the_system_refuses_is_bad_input_not_a_bug(tmp_path, monkeypatch,
 def test_a_nonsense_retry_sleep_scale_is_ignored(tmp_path):
     env = {"VIDEO_CENSOR_RETRY_SLEEP_SCALE": "fast", "VIDEO_CENSOR_CACHE": str(tmp_path)}
     assert build_runtime(Settings(), environ=env).retry_sleep_scale == 1.0
+
+
+def test_a_mirror_host_that_does_not_resolve_is_named_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _project_with_a_missing_file(tmp_path, f"http://127.0.0.1:9/org/a/resolve/{'0' * 40}/a.json")
+    result = invoke(capsys, "--mirror", "http://no-such-mirror.invalid/{sha256}", "--download-models")
+    assert result.exit_code == 3
+    assert "  http://no-such-mirror.invalid/44136fa3" in result.stderr
+    assert "cannot resolve no-such-mirror.invalid" in result.stderr
+    assert "cannot connect to http://127.0.0.1:9" in result.stderr  # a refused one is still said so
