@@ -77,6 +77,9 @@ def tamper(tmp_path, old: str, new: str):
         # a duplicate key is a TOML error with its line (tomlkit raised KeyAlreadyPresent)
         ('name = "alpha"', 'name = "alpha"\nname = "beta"', "models.lock:8: not valid TOML: Cannot overwrite"),
         ("size = 10", "size = 10.5", "size must be an integer >= 0"),
+        # names and repos become cache directories and mirror paths: nothing may escape
+        ('name = "alpha"', 'name = "../../evil"', "'../../evil' is not a model name"),
+        ('repo = "org/x"', 'repo = "../../x"', "repo '../../x' is not an org/name repo id"),
         ('url = "https://', 'url = "https:/', "is not an http(s) URL"),
         (f'sha256 = "{SHA}"', f'sha256 = "{SHA}\\n"', "sha256 must be 64 lowercase hex"),
     ],

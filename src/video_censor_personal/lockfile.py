@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from video_censor_personal import __version__
 from video_censor_personal.atomic import atomic_write_bytes
+from video_censor_personal.config import MODEL_NAME, REPO_ID
 from video_censor_personal.errors import LockfileError, LockVersionError
 from video_censor_personal.paths import is_safe_relative_path
 from video_censor_personal.toml_reading import TomlSyntaxError, parse_toml
@@ -208,7 +209,11 @@ def _check_version(version: object, where: str) -> None:
 
 def _parse_model(raw: dict, where: str) -> LockedModel:
     name = _string(raw, "name", where)
+    if not MODEL_NAME.match(name):  # it names a cache directory: "../x" must not escape
+        raise LockfileError(f"{where}: {name!r} is not a model name", hint=_REGENERATE)
     at = f"{where}: model {name!r}"
+    if not REPO_ID.match(_string(raw, "repo", at)):
+        raise LockfileError(f"{at}: repo {raw['repo']!r} is not an org/name repo id", hint=_REGENERATE)
     commit = _string(raw, "commit", at)
     if not _COMMIT.match(commit):
         raise LockfileError(f"{at}: commit {commit!r} is not a 40-hex commit", hint=_REGENERATE)
