@@ -56,7 +56,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ('[models.a]\nrepo = "org/a"\ninclude = "model.onnx"\n', 3, "include must be a list of glob patterns"),
         ('[models.a]\nrepo = "org/a"\nexclude = "*.bin"\n', 3, "exclude must be a list of glob patterns"),
         # an empty revision is a manifest error, found before any request
-        ('[models.a]\nrepo = "org/a"\nrevision = ""\n', 3, "revision '' is malformed"),
+        ('[models.a]\nrepo = "org/a"\nrevision = ""\n', 3, "revision must not be empty"),
         # an unknown top-level table is reported at its own line, not at line 1
         ('# my models\n[setings]\njobs = 2\n', 2, "unknown key 'setings'"),
         ('# c\n\n[models.a]\nrepo = "org/a"\n[setings.x]\n', 5, "unknown key 'setings'"),

@@ -8,6 +8,7 @@ refuses bool explicitly: `jobs = true` is a mistake, not 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 Check = Callable[[object], object]
@@ -77,7 +78,8 @@ def choice(*allowed: str) -> Check:
 def string_list(value: object) -> tuple[str, ...]:
     """A non-empty list of strings; a bare string is refused (it is not a one-item list)."""
     if isinstance(value, str):
-        raise Invalid(f"must be a list of strings, not the string {shown(value)}", hint=f"write [{shown(value)}]")
+        raise Invalid(f"must be a list of strings, not the string {shown(value)}",
+                      hint=f"write a list: [{json.dumps(value)}]")
     if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
         raise Invalid(f"must be a non-empty list of strings, not {shown(value)}")
     return tuple(value)

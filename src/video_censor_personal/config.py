@@ -277,8 +277,11 @@ def repo_id(value: object) -> str:
 
 
 def revision(value: object) -> str:
+    if value == "":
+        raise Invalid("must not be empty: a branch, a tag or a full 40-hex commit",
+                      hint='leave the line out for "main", or name a branch, a tag or a commit')
     if not isinstance(value, str) or not is_valid_revision(value):
-        raise Invalid(f"{shown(value)} is malformed: a branch, a tag or a full 40-hex commit (not empty)")
+        raise Invalid(f"{shown(value)} is malformed: a branch, a tag or a full 40-hex commit")
     return value
 
 
@@ -297,7 +300,7 @@ def patterns(value: object) -> tuple[str, ...]:
     """A list of globs (may be empty); a bare string is refused, not taken as a one-item list."""
     if isinstance(value, str):
         raise Invalid(f"must be a list of glob patterns, not the string {shown(value)}",
-                      hint=f"write a list: [{shown(value)}]")
+                      hint=f"write a list: [{json.dumps(value)}]")
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise Invalid(f"must be a list of glob patterns, not {shown(value)}")
     for pattern in value:

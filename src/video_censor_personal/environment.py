@@ -106,8 +106,9 @@ def _checked_cache_dir(path: Path | None, source: str) -> Path | None:
     path = path.expanduser()
     too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
     if too_long:
-        raise UsageError(f"{source}: a directory name in {str(path)!r} is longer than {NAME_MAX} bytes",
-                         details=[too_long[0][:60] + "..."], hint="choose a shorter cache directory")
+        size = len(os.fsencode(too_long[0]))
+        raise UsageError(f"{source}: a directory name in the cache path is longer than {NAME_MAX} bytes ({size})",
+                         details=[too_long[0][:40] + "..."], hint="choose a shorter cache directory")
     return path
 
 
