@@ -159,3 +159,21 @@ def test_a_lone_carriage_return_in_text_names_its_line(tmp_path):
 
     with pytest.raises(ManifestError, match=r"models.toml:3: TOML syntax error: line ends must be LF or CRLF"):
         parse_manifest('[models.a]\r\nrepo = "org/a"\n# x\rrevision = "v"\n', tmp_path / "models.toml")
+
+
+def test_models_add_refuses_an_empty_revision_before_the_hub(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: it must not be asked
+    result = invoke(capsys, "models", "add", "x", "org/x", "--revision", "")
+    assert result.exit_code == 2 and "revision" in result.error_lines[0]
+    assert "retrying" not in result.stderr and not (tmp_path / "models.toml").exists()
+
+
+def test_a_tomlkit_error_met_while_editing_is_a_manifest_error():
+    """The edits use tomlkit; its exceptions are none of ours, but never "unexpected"."""
+    from tomlkit.exceptions import KeyAlreadyPresent
+
+    from video_censor_personal.cli import _known_error
+
+    error = _known_error(KeyAlreadyPresent("repo"))
+    assert (error.exit_code, error.message) == (2, 'models.toml: TOML error: Key "repo" already exists.')
