@@ -194,8 +194,11 @@ ENVIRONMENT = {
     "HF_ENDPOINT": url_like, "VIDEO_CENSOR_MIRRORS": url_like, "VIDEO_CENSOR_CACHE": typed_text,
     "HF_HUB_OFFLINE": typed_text, "VIDEO_CENSOR_RETRY_SLEEP_SCALE": typed_text,
 }
+# None: a value drawn for that place (names, repos, revisions, patterns, numbers)
 COMMANDS = [("--download-models",), ("models", "status"), ("models", "lock", "--check"),
-            ("models", "search", "q", "--limit", None), ("analyze", "missing.mp4", "--fps", None)]
+            ("models", "search", "q", "--limit", None), ("analyze", "missing.mp4", "--fps", None),
+            ("models", "path", None), ("models", "remove", None), ("models", "download", None),
+            ("models", "add", None, None, "--revision", None, "--include", None)]
 
 
 @FUZZ
@@ -203,8 +206,8 @@ COMMANDS = [("--download-models",), ("models", "status"), ("models", "lock", "--
        command=st.sampled_from(COMMANDS))
 def test_any_option_or_environment_value_gets_a_design_exit_code(capsys, monkeypatch, option, env, data, command):
     value, env_value = data.draw(OPTIONS[option]), data.draw(ENVIRONMENT[env])
-    if command[-1] is None:  # an option that takes a number: give it anything
-        command = (*command[:-1], data.draw(st.one_of(typed_text, st.integers().map(str))))
+    anything = st.one_of(typed_text, st.integers().map(str), st.sampled_from(["a", "org/a", "", "-1", "main"]))
+    command = tuple(data.draw(anything) if part is None else part for part in command)
     with project(manifest='[models.a]\nrepo = "org/a"\n', lock=good_lock()), monkeypatch.context() as patch:
         patch.setenv(env, env_value)
         assert_design_outcome(invoke(capsys, "--offline", option, value, *command))
