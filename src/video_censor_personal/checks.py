@@ -3,13 +3,16 @@
 A check raises Invalid with the end of a sentence that starts with the key's name
 (`timeout` + `must be a positive number of seconds, not 'slow'`) and, where there is an
 obvious fix, a hint. TOML gives booleans as ints' subclass, so every number check
-refuses bool explicitly: `jobs = true` is a mistake, not 1.
+refuses bool explicitly: `jobs = true` is a mistake, not 1. The URL checks of [settings]
+are here too; what makes a URL usable is urls.py's (shared with the command line).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+
+from video_censor_personal.urls import endpoint_problem, mirror_problem, url_hint
 
 Check = Callable[[object], object]
 _SHOWN = 60
@@ -92,3 +95,29 @@ def number_list(length: int) -> Check:
         return tuple(float(v) for v in value)
 
     return check
+
+
+def table(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a table, not {shown(value)}")
+    return value
+
+
+def endpoint_url(value: object) -> str:
+    """An endpoint of [settings]: an absolute http(s) URL (urls.py says why not)."""
+    problem = endpoint_problem(value) if isinstance(value, str) else "must be a string"
+    if problem:
+        raise Invalid(f"must be an http(s) URL: {shown(value)} {problem}",
+                      hint=url_hint(value, endpoint=True) if isinstance(value, str) else None)
+    return value
+
+
+def mirror_urls(value: object) -> tuple[str, ...]:
+    """[settings] mirrors: a list of http(s)://, file:/// or s3:// URLs (urls.py)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid(f"must be a list of URL strings, not {shown(value)}")
+    for item in value:
+        problem = mirror_problem(item)
+        if problem:
+            raise Invalid(f"entry {shown(item)} {problem}", hint=url_hint(item))
+    return tuple(value)

@@ -24,18 +24,20 @@ from pathlib import Path
 from video_censor_personal.checks import (
     Invalid,
     choice,
+    endpoint_url,
     fraction,
     integer_from,
+    mirror_urls,
     non_empty_string,
     number_list,
     positive_seconds,
     shown,
     string,
     string_list,
+    table,
 )
 from video_censor_personal.errors import ManifestError
 from video_censor_personal.toml_reading import TomlSyntaxError, parse_toml
-from video_censor_personal.urls import endpoint_problem, mirror_problem, url_hint
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # \Z, not $: `$` also matches before a final newline, and "a\n" is no model name.
@@ -240,24 +242,6 @@ def _checked(raw: dict, keys: dict, where: _Where, table: str, scope: str = "") 
 # ---------------------------------------------------------------- [settings]
 
 
-def endpoint_url(value: object) -> str:
-    problem = endpoint_problem(value) if isinstance(value, str) else "must be a string"
-    if problem:
-        raise Invalid(f"must be an http(s) URL: {shown(value)} {problem}",
-                      hint=url_hint(value, endpoint=True) if isinstance(value, str) else None)
-    return value
-
-
-def mirror_urls(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise Invalid(f"must be a list of URL strings, not {shown(value)}")
-    for item in value:
-        problem = mirror_problem(item)
-        if problem:
-            raise Invalid(f"entry {shown(item)} {problem}", hint=url_hint(item))
-    return tuple(value)
-
-
 SETTINGS_KEYS = {
     "endpoint": endpoint_url,
     "mirrors": mirror_urls,
@@ -331,14 +315,9 @@ MODEL_KEYS = {
     "include": patterns,
     "exclude": patterns,
     "description": string,
-    "analysis": lambda value: table(value),  # its own table, checked by _parse_analysis
+    "analysis": table,  # its own table, checked by _parse_analysis
 }
 
-
-def table(value: object) -> dict:
-    if not isinstance(value, dict):
-        raise Invalid(f"must be a table, not {shown(value)}")
-    return value
 
 
 def _parse_model(name: str, raw: object, where: _Where) -> ModelSpec:
