@@ -2,8 +2,9 @@
 
 Times, as whole processes, `video-censor --download-models` (nothing to do) and
 `video-censor models status`, against the yardstick `python -c pass` run in the same
-process tree (paired: one of each per round). Prints medians and ranges in seconds and
-the machine's load, and the goals: under 0.25 s and 0.5 s (issue 11 item 5).
+process tree (paired: one of each per round). Prints medians and ranges of wall time in
+seconds, the median CPU time (user + system of the child: what a loaded machine disturbs
+least), the machine's load, and the goals: under 0.25 s and 0.5 s (issue 11 item 5).
 
     python benchmarks/noop_bench.py [--models 100] [--files 20] [--rounds 7]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,18 +55,27 @@ def build_project(root: Path, models: int, files: int) -> None:
     write_lockfile(root / "models.lock", Lockfile(digest, tuple(locked)))
 
 
-def run(argv: list[str], root: Path, env: dict) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def run(argv: list[str], root: Path, env: dict, label: str = "") -> float:
+    """Wall time of one run; its CPU time goes to CPU[label]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    CPU.setdefault(label, []).append(cpu)
     return elapsed
 
 
 def describe(label: str, times: list[float], yardstick: list[float], goal: float | None = None) -> str:
     median = statistics.median(times)
     extra = f", {median / statistics.median(yardstick):.1f}x python -c pass" if yardstick is not times else ""
+    extra += f"; CPU {statistics.median(CPU[label]):.3f} s"
     verdict = "" if goal is None else f"  goal < {goal} s: {'met' if median < goal else 'NOT met'}"
     return f"{label:34s} median {median:.3f} s (range {min(times):.3f}-{max(times):.3f}{extra}){verdict}"
 
@@ -90,7 +101,7 @@ def main() -> None:
         times: dict[str, list[float]] = {label: [] for label in commands}
         for _ in range(args.rounds):
             for label, argv in commands.items():
-                times[label].append(run(argv, root, env))
+                times[label].append(run(argv, root, env, label))
     print(f"{args.models} models, {args.models * args.files} files, {args.rounds} rounds; "
           f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     yardstick = times["python -c pass"]
