@@ -57,6 +57,25 @@ def fraction(value: object) -> float:
     return float(value)
 
 
+def fraction_above_zero(value: object) -> float:
+    """A share of something that cannot be nothing (a crop of 0 would leave no pixel)."""
+    if not _is_number(value) or not 0 < value <= 1:
+        raise Invalid(f"must be a number between 0 and 1, not {shown(value)}")
+    return float(value)
+
+
+def positive_number(value: object) -> float:
+    if not _is_number(value) or not 0 < value < float("inf"):
+        raise Invalid(f"must be a positive number, not {shown(value)}")
+    return float(value)
+
+
+def grey_level(value: object) -> int:
+    if not _is_number(value) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise Invalid(f"must be a grey level, an integer from 0 to 255, not {shown(value)}")
+    return value
+
+
 def string(value: object) -> str:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, not {shown(value)}")
@@ -72,7 +91,8 @@ def non_empty_string(value: object) -> str:
 def choice(*allowed: str) -> Check:
     def check(value: object) -> str:
         if value not in allowed:
-            raise Invalid(f"must be one of: {', '.join(allowed)}, not {shown(value)}")
+            *others, last = (repr(item) for item in allowed)
+            raise Invalid(f"must be {', '.join(others)} or {last}, not {shown(value)}")
         return value
 
     return check
@@ -88,10 +108,15 @@ def string_list(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
-def number_list(length: int) -> Check:
+def number_list(length: int, positive: bool = False) -> Check:
+    """`length` numbers, one per channel in the order of `channels` (std: none may be 0)."""
+    kind = "positive numbers" if positive else "numbers"
+
     def check(value: object) -> tuple[float, ...]:
-        if not isinstance(value, list) or len(value) != length or not all(_is_number(v) for v in value):
-            raise Invalid(f"must be a list of {length} numbers, not {shown(value)}")
+        ok = isinstance(value, list) and len(value) == length and all(_is_number(v) for v in value)
+        if not ok or (positive and not all(0 < v < float("inf") for v in value)):
+            raise Invalid(f"must be a list of {length} {kind}, one per channel in the order of `channels`, "
+                          f"not {shown(value)}")
         return tuple(float(v) for v in value)
 
     return check

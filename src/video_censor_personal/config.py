@@ -26,10 +26,13 @@ from video_censor_personal.checks import (
     choice,
     endpoint_url,
     fraction,
+    fraction_above_zero,
+    grey_level,
     integer_from,
     mirror_urls,
     non_empty_string,
     number_list,
+    positive_number,
     positive_seconds,
     shown,
     string,
@@ -44,7 +47,7 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}\Z")
-ANALYSIS_KINDS = ("image-classifier",)
+ANALYSIS_KINDS = ("image-classifier", "object-detector")
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,18 @@ class AnalysisSpec:
     threshold: float = 0.5
     labels: tuple[str, ...] | None = None
     input_size: int | None = None
-    mean: tuple[float, ...] | None = None
+    mean: tuple[float, ...] | None = None  # per input channel, in the order of `channels`
     std: tuple[float, ...] | None = None
     output: str = "logits"
+    layout: str = "NCHW"
+    channels: str = "RGB"
+    scale: float = 1 / 255  # pixels (0-255) times scale, before (x - mean) / std
+    resize: str | None = None  # None: the kind's default ("stretch" or "letterbox")
+    crop: float = 1.0  # the central fraction of the resized frame the model sees (timm's crop_pct)
+    pad: int = 114  # letterbox: the border's grey level, 0-255
+    align: str = "center"  # letterbox: where the frame sits, "center" or "top-left"
+    interpolation: str = "area"  # how frames are scaled: "area", "bilinear" (as PIL), "opencv-bilinear"
+    iou: float = 0.45  # object-detector: boxes overlapping more than this are one box
 
 
 @dataclass(frozen=True)
@@ -140,7 +152,7 @@ def load_manifest(path: Path) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(
             f"{path}: file not found",
-            hint="create it (see docs/manifest.md) or pass --manifest PATH",
+            hint="create it (`video-censor models add --help`) or pass --manifest PATH",
         ) from None
     except UnicodeDecodeError:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
@@ -346,10 +358,25 @@ ANALYSIS_KEYS = {
     "labels": string_list,
     "flag": string_list,
     "threshold": fraction,
+    # preprocessing
     "input-size": integer_from(1),
     "mean": number_list(3),
-    "std": number_list(3),
+    "std": number_list(3, positive=True),
+    "layout": choice("NCHW", "NHWC"),
+    "channels": choice("RGB", "BGR"),
+    "scale": positive_number,
+    "resize": choice("stretch", "letterbox"),
+    "crop": fraction_above_zero,
+    "pad": grey_level,
+    "align": choice("center", "top-left"),
+    "interpolation": choice("area", "bilinear", "opencv-bilinear"),
+    # one kind's own
     "output": choice("logits", "probabilities"),
+    "iou": fraction,
+}
+_OTHER_KINDS_KEYS = {  # a key of another kind is a mistake worth naming (exit 2)
+    "image-classifier": {"iou"},
+    "object-detector": {"output"},
 }
 ANALYSIS_REQUIRED = {"kind": f"kind = \"{ANALYSIS_KINDS[0]}\"", "file": 'file = "path/in/repo.onnx"',
                      "flag": 'flag = ["LABEL"]'}
@@ -360,4 +387,7 @@ def _parse_analysis(name: str, raw: dict, where: _Where) -> AnalysisSpec:
     for key, example in ANALYSIS_REQUIRED.items():
         if key not in raw:
             where.fail(f"model {name!r}: analysis needs {key}", table, hint=f"add {example}")
-    return AnalysisSpec(**_checked(raw, ANALYSIS_KEYS, where, table, scope=f"model {name!r}: analysis "))
+    if raw["kind"] not in ANALYSIS_KINDS:
+        where.fail(f"model {name!r}: analysis kind must be one of: {', '.join(ANALYSIS_KINDS)}", table, "kind")
+    keys = {key: check for key, check in ANALYSIS_KEYS.items() if key not in _OTHER_KINDS_KEYS[raw["kind"]]}
+    return AnalysisSpec(**_checked(raw, keys, where, table, scope=f"model {name!r}: analysis "))
