@@ -24,7 +24,7 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
-_SETTINGS_KEYS = {"endpoint", "mirrors", "timeout", "retries", "jobs"}
+_SETTINGS_KEYS = {"endpoint", "mirrors", "timeout", "retries", "jobs", "connections"}
 _MODEL_KEYS = {"repo", "revision", "include", "exclude", "description", "analysis"}
 _ANALYSIS_KEYS = {"kind", "file", "labels", "flag", "threshold", "input-size", "mean", "std", "output"}
 ANALYSIS_KINDS = ("image-classifier",)
@@ -39,6 +39,7 @@ class Settings:
     timeout: float | None = None
     retries: int | None = None
     jobs: int | None = None
+    connections: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def _parse_settings(raw: dict, where: _Where) -> Settings:
         timeout=_number(raw, "timeout", where, positive=True),
         retries=_integer(raw, "retries", where, minimum=0),
         jobs=_integer(raw, "jobs", where, minimum=1),
+        connections=_integer(raw, "connections", where, minimum=1),
     )
 
 

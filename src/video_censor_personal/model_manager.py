@@ -34,6 +34,7 @@ from video_censor_personal.cache import (
 from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import (
     DiskSpaceError,
+    DownloadInterrupted,
     ModelsMissingError,
     NetworkError,
     UsageError,
@@ -178,9 +179,9 @@ class ModelManager:
             )
 
     def _remaining(self, locked: LockedFile) -> int:
-        part = self.cache.part_path(locked.sha256)
-        done = part.stat().st_size if part.exists() else 0
-        return max(locked.size - done, 0) if done <= locked.size else locked.size
+        from video_censor_personal.transfer.ranges import bytes_on_disk  # a segmented part has a record
+
+        return locked.size - bytes_on_disk(self.cache.part_path(locked.sha256), locked.size)
 
     def _fetch_all(self, groups: list[list[FilePlan]]) -> int:
         from video_censor_personal.transfer.fetch import FetchRun  # only when there is something to fetch
@@ -189,6 +190,8 @@ class ModelManager:
         self.reporter.start(sum(files[0].locked.size for files in groups), len(groups))
         try:
             outcomes = self._map(lambda files: self._obtain_safely(files, run), groups, run.cancel)
+        except KeyboardInterrupt:
+            raise DownloadInterrupted from None
         finally:
             self.reporter.finish()
             run.close()
@@ -210,15 +213,17 @@ class ModelManager:
                                   hint="free some space and run the same command again: it resumes")
 
     def _obtain(self, files: list[FilePlan], run) -> int:
-        """Under the blob's lock: reuse what another process finished, else fetch it."""
+        """Under the blob's lock: reuse what another process finished, else fetch it.
+
+        Returns the bytes that really came over the network (not a resumed prefix).
+        """
         locked, fetched = files[0].locked, 0
-        with self.cache.locked(locked.sha256, run.cancel):
+        with self.cache.locked(locked.sha256, run.cancel, lambda: self.reporter.waiting(files[0].label)):
             if not self._blob_is_good(files[0]):
                 self.cache.discard_blob(locked.sha256)
-                self._fetch_blob(files[0], run)
-                fetched = locked.size
+                fetched = self._fetch_blob(files[0], run)
             else:
-                self.reporter.advance(locked.size)
+                self.reporter.resumed(locked.size)
             for f in files:
                 self.cache.link(locked.sha256, f.view)
         self.reporter.file_done(files[0].label)
@@ -230,10 +235,11 @@ class ModelManager:
             state = self._hash_and_record(replace(plan, linked=False))
         return state == PRESENT
 
-    def _fetch_blob(self, plan: FilePlan, run) -> None:
+    def _fetch_blob(self, plan: FilePlan, run) -> int:
         part = self.cache.part_path(plan.locked.sha256)
-        run.fetch(self.lock.model(plan.model), plan.locked, part)
+        fetched = run.fetch(self.lock.model(plan.model), plan.locked, part)
         self.cache.install(plan.locked.sha256, part)
+        return fetched
 
     # ------------------------------------------------------------ verify, ensure, export
 

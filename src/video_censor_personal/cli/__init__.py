@@ -30,6 +30,7 @@ class AppOptions:
     progress: bool | None = None  # None: only on a TTY
     mirrors: tuple[str, ...] = field(default_factory=tuple)
     download_models: bool = False
+    connections: int | None = None
 
 
 def _path(value: str | None) -> Path | None:
@@ -45,9 +46,11 @@ def _path(value: str | None) -> Path | None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Model cache directory.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="models.toml to read.")
 @click.option("--lockfile", type=click.Path(dir_okay=False), help="models.lock to read/write.")
+@click.option("--connections", type=click.IntRange(min=1), metavar="N",
+              help="Parallel Range requests per large file (default 8).")
 @click.version_option(__version__, prog_name="video-censor")
 @click.pass_context
-def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, manifest, lockfile):
+def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, manifest, lockfile, connections):
     """Analyse videos with ML models that are declared, locked and verified."""
     ctx.obj = AppOptions(
         manifest_path=_path(manifest) or Path("models.toml"),
@@ -58,6 +61,7 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
         progress=progress,
         mirrors=tuple(mirrors),
         download_models=download_models,
+        connections=connections,
     )
     if ctx.invoked_subcommand is None:
         if not download_models:
@@ -139,8 +143,10 @@ def main(argv: list[str] | None = None) -> None:
         _print_traceback(debug)
         report_error(exc)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("error: interrupted", err=True)
+        if getattr(exc, "hint", None):  # a download says that the next run resumes it
+            click.echo(f"hint: {exc.hint}", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, traceback only with --debug
         _print_traceback(debug)
