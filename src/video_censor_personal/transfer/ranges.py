@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SEGMENT = 16 << 20  # small enough that the in-order hash keeps up, large enough per request
+MAX_SEGMENT = 16 << 20  # small enough that the in-order hash keeps up, large enough per request
+MIN_SEGMENT = 1 << 20
 SAVE_EVERY = 0.5  # seconds between record writes while bytes arrive
 
 
@@ -33,6 +34,12 @@ class Segment:
     @property
     def complete(self) -> bool:
         return self.done >= self.end
+
+
+def segment_size(size: int) -> int:
+    """About 32 segments per file, 1 to 16 MiB each: a function of the size alone, so a
+    re-run with another `connections` cuts the file the same way and resumes every segment."""
+    return min(max(size // 32, MIN_SEGMENT), MAX_SEGMENT)
 
 
 def record_path(part: Path) -> Path:
@@ -55,7 +62,8 @@ class SegmentTable:
 
     def __init__(self, part: Path, size: int, done: list[tuple[int, int]]):
         self.part, self.size = part, size
-        self.segments = [Segment(start, start, min(start + SEGMENT, size)) for start in range(0, size, SEGMENT)]
+        step = segment_size(size)
+        self.segments = [Segment(start, start, min(start + step, size)) for start in range(0, size, step)]
         for segment in self.segments:
             segment.done = _covered_from(segment.start, segment.end, done)
         self._lock = threading.Lock()
