@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -202,5 +203,5 @@ def test_segmented_downloader_speaks_poochs_protocol(fake_hub, model, session, t
     path = pooch.retrieve(locked.url, known_hash=f"sha256:{locked.sha256}", path=tmp_path, fname="m.onnx",
                           downloader=downloader, progressbar=False)
     assert downloader.hasher.hexdigest() == locked.sha256 and len(cdn_gets(fake_hub)) == 8
-    assert open(path, "rb").read() == DATA
+    assert Path(path).read_bytes() == DATA
     assert downloader(locked.url, None, None, check_only=True) is True
