@@ -127,13 +127,20 @@ def _report_click_error(exc: click.ClickException) -> None:
     click.echo(f"hint: run `{command} --help` for usage", err=True)
 
 
+def _report_interrupt(interrupt: BaseException | None) -> None:
+    """Ctrl-C: exit 130; a download adds that the next run resumes it."""
+    click.echo("error: interrupted", err=True)
+    if getattr(interrupt, "hint", None):
+        click.echo(f"hint: {interrupt.hint}", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or debug_enabled()
     try:
         cli.main(args=argv, prog_name="video-censor", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click's name for a KeyboardInterrupt
+        _report_interrupt(exc.__cause__)
     except click.ClickException as exc:
         _report_click_error(exc)
         sys.exit(exc.exit_code)
@@ -144,10 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        click.echo("error: interrupted", err=True)
-        if getattr(exc, "hint", None):  # a download says that the next run resumes it
-            click.echo(f"hint: {exc.hint}", err=True)
-        sys.exit(130)
+        _report_interrupt(exc)
     except Exception as exc:  # a bug: say so in one line, traceback only with --debug
         _print_traceback(debug)
         click.echo(redact(f"error: unexpected {type(exc).__name__}: {exc}"), err=True)

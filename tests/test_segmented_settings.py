@@ -1,0 +1,88 @@
+"""The `connections` setting (CLI > VIDEO_CENSOR_CONNECTIONS > [settings] > 8) and what the
+user sees around a transfer: the progress bar's speed, the notes, the summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.clirun import invoke
+from tests.download_support import payload, publish, view_of, write_lock
+from video_censor_personal.config import Settings
+from video_censor_personal.environment import build_runtime
+from video_censor_personal.errors import UsageError
+
+BIG = payload(8 << 20, seed=21)
+
+
+def test_connections_precedence_cli_then_environment_then_settings_then_8(tmp_path):
+    settings = Settings(connections=3)
+    env = {"VIDEO_CENSOR_CACHE": str(tmp_path), "VIDEO_CENSOR_CONNECTIONS": "5"}
+    assert build_runtime(settings, cli_connections=2, environ=env).connections == 2
+    assert build_runtime(settings, environ=env).connections == 5
+    assert build_runtime(settings, environ={"VIDEO_CENSOR_CACHE": str(tmp_path)}).connections == 3
+    assert build_runtime(Settings(), environ={"VIDEO_CENSOR_CACHE": str(tmp_path)}).connections == 8
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_connections_variable_is_bad_input(tmp_path, value):
+    with pytest.raises(UsageError) as caught:
+        build_runtime(Settings(), environ={"VIDEO_CENSOR_CACHE": str(tmp_path), "VIDEO_CENSOR_CONNECTIONS": value})
+    assert caught.value.exit_code == 2 and "VIDEO_CENSOR_CONNECTIONS must be an integer >= 1" in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", '"8"', "true"])
+def test_a_bad_connections_setting_names_file_and_line(capsys, tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text(f"[settings]\njobs = 2\nconnections = {value}\n")
+    write_lock(tmp_path / "models.lock")
+    result = invoke(capsys, "--download-models")
+    assert result.exit_code == 2
+    assert result.error_lines[0].startswith("error: models.toml:3: connections must be an integer >= 1")
+
+
+def test_connections_option_must_be_a_positive_integer(capsys):
+    result = invoke(capsys, "--connections", "0", "--download-models")
+    assert result.exit_code == 2 and result.error_lines
+
+
+@pytest.fixture
+def big_project(fake_hub, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIDEO_CENSOR_SEGMENTED_FROM", str(4 << 20))
+    model = publish(fake_hub, "big", {"w.onnx": BIG})
+    write_lock(tmp_path / "models.lock", model)
+    (tmp_path / "models.toml").write_text("[settings]\nconnections = 3\n")
+    return model
+
+
+def cdn_gets(fake_hub):
+    return [r for r in fake_hub.requests if r.origin == "cdn" and r.method == "GET"]
+
+
+def test_connections_option_wins_and_1_means_one_stream(capsys, fake_hub, big_project, monkeypatch):
+    monkeypatch.setenv("VIDEO_CENSOR_CONNECTIONS", "4")
+    result = invoke(capsys, "--connections", "1", "--download-models")
+    assert result.exit_code == 0, result.stderr
+    assert [r.range for r in cdn_gets(fake_hub)] == [None]
+    assert view_of(big_project, "w.onnx").read_bytes() == BIG
+
+
+def test_settings_connections_segment_a_large_file(capsys, fake_hub, big_project):
+    result = invoke(capsys, "--download-models")
+    assert result.exit_code == 0, result.stderr
+    assert len(cdn_gets(fake_hub)) == 8 and all(r.status == 206 for r in cdn_gets(fake_hub))
+    assert view_of(big_project, "w.onnx").read_bytes() == BIG
+
+
+def test_resumed_bytes_move_the_bar_but_not_its_speed():
+    from video_censor_personal.cli.download_cmds import TqdmReporter
+
+    reporter = TqdmReporter()
+    reporter.start(100 << 20, 1)
+    reporter.resumed(90 << 20)
+    bar = reporter._bar
+    assert bar.n == 90 << 20
+    assert bar.n - bar.last_print_n == 0  # tqdm's rate is the growth since the last print
+    reporter.advance(1 << 20)
+    assert bar.n - bar.last_print_n in (0, 1 << 20)
+    reporter.finish()
