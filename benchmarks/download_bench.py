@@ -14,7 +14,8 @@ neighbour on a shared machine slows both sides of a pair alike; medians and rang
 - single: one locked file, unthrottled. `--connections 1` (one stream, hashed in-stream)
   and the default (segmented) against `curl -sL -o`, and against `curl -o` followed by
   `openssl dgst -sha256` (what "download then verify" costs with the fastest tools);
-  peak RSS of our process.
+  peak RSS of our process; the peers `hf_hub_download` and `pooch.retrieve` (1 MiB chunks)
+  against curl too (`--no-peers` skips them).
 - throttled: every CDN connection capped at --rate-mb MB/s (a CDN edge's per-connection
   limit); our default `connections = 8` against curl (one connection) and against
   huggingface_hub's `hf_hub_download` in the same pairs.
@@ -116,6 +117,19 @@ def hf_download(work: Path, env: dict, model: LockedModel) -> float:
     return timed([sys.executable, "-c", code], work, env)[0]
 
 
+def pooch_retrieve(work: Path, env: dict, model: LockedModel) -> float:
+    """pooch.retrieve with 1 MiB chunks (its default of 1 KiB is several times slower)."""
+    shutil.rmtree(work / "pooch", ignore_errors=True)
+    f = model.files[0]
+    code = (f"import pooch; pooch.retrieve({f.url!r}, known_hash='sha256:{f.sha256}', path={str(work / 'pooch')!r}, "
+            f"fname='m', progressbar=False, downloader=pooch.HTTPDownloader(chunk_size=1 << 20))")
+    return timed([sys.executable, "-c", code], work, env)[0]
+
+
+def ratios(numerators: list[float], denominators: list[float]) -> list[float]:
+    return [a / b for a, b in zip(numerators, denominators, strict=True)]
+
+
 def spread(values: list[float], unit: str = "x") -> str:
     return f"median {statistics.median(values):.2f}{unit} (range {min(values):.2f}-{max(values):.2f})"
 
@@ -136,7 +150,7 @@ def _seconds(value) -> float:
     return value[0] if isinstance(value, tuple) else value
 
 
-def single_file(hub: FakeHub, work: Path, size: int, pairs: int) -> None:
+def single_file(hub: FakeHub, work: Path, size: int, pairs: int, peers: bool) -> None:
     """Item 1/2: one file, unthrottled sendfile origin; one stream and segmented against curl."""
     random_file(work / "source.bin", size)
     model = publish_file(hub, "bench/single", work / "source.bin")
@@ -149,15 +163,22 @@ def single_file(hub: FakeHub, work: Path, size: int, pairs: int) -> None:
         return fetched, fetched + timed(openssl, work)[0]
 
     print(f"one file, {size // MIB} MiB, sendfile origin, unthrottled ({load()})")
-    results = paired(pairs, {"curl+openssl": curl_then_openssl, "ours --connections 1": lambda: ours(work, env, "--connections", "1"),
-                             "ours (8 connections)": lambda: ours(work, env)})
+    runners = {"curl+openssl": curl_then_openssl,
+               "ours --connections 1": lambda: ours(work, env, "--connections", "1"),
+               "ours (8 connections)": lambda: ours(work, env)}
+    if peers:
+        runners.update({"hf_hub_download": lambda: hf_download(work, env, model),
+                        "pooch.retrieve": lambda: pooch_retrieve(work, env, model)})
+    results = paired(pairs, runners)
     curl_times = [c for c, _ in results["curl+openssl"]]
     verified = [v for _, v in results["curl+openssl"]]
     for name in ("ours --connections 1", "ours (8 connections)"):
         times = [t for t, _ in results[name]]
-        print(f"  {name:22s} / curl -sL -o            {spread([a / b for a, b in zip(times, curl_times)])}")
-        print(f"  {name:22s} / (curl -o; openssl dgst) {spread([a / b for a, b in zip(times, verified)])}")
+        print(f"  {name:22s} / curl -sL -o            {spread(ratios(times, curl_times))}")
+        print(f"  {name:22s} / (curl -o; openssl dgst) {spread(ratios(times, verified))}")
         print(f"  {name:22s} peak RSS {max(r for _, r in results[name]) / 1024:.0f} MiB")
+    for name in ("hf_hub_download", "pooch.retrieve") if peers else ():
+        print(f"  {name:22s} / curl -sL -o            {spread(ratios(results[name], curl_times))}")
     print(f"  curl -sL -o {spread(curl_times, ' s')}, curl + openssl {spread(verified, ' s')}  ({load()})")
     os.unlink(work / "curl.out")
     (work / "source.bin").unlink()
@@ -177,9 +198,9 @@ def throttled(hub: FakeHub, work: Path, size: int, pairs: int, rate: float) -> N
     finally:
         hub.cdn_rate = None
     times = [t for t, _ in results["ours"]]
-    print(f"  curl / ours (times faster)             {spread([c / t for c, t in zip(results['curl'], times)])}")
+    print(f"  curl / ours (times faster)             {spread(ratios(results['curl'], times))}")
     print(f"  hf_hub_download / ours (times faster)  "
-          f"{spread([h / t for h, t in zip(results['hf_hub_download'], times)])}")
+          f"{spread(ratios(results['hf_hub_download'], times))}")
     print(f"  ours peak RSS {max(r for _, r in results['ours']) / 1024:.0f} MiB  ({load()})")
     os.unlink(work / "curl.out")
     (work / "throttled.bin").unlink()
@@ -196,7 +217,7 @@ def many_files(hub: FakeHub, work: Path, count: int, size: int, jobs: int, pairs
         argv += ["-o", str(work / f"curl-{i}"), f.url]
     print(f"{count} files of {size // MIB} MiB, jobs={jobs} ({load()})")
     results = paired(pairs, {"curl --parallel": lambda: timed(argv, work)[0], "ours": lambda: ours(work, env)[0]})
-    print(f"  ours / curl --parallel {spread([a / b for a, b in zip(results['ours'], results['curl --parallel'])])}")
+    print(f"  ours / curl --parallel {spread(ratios(results['ours'], results['curl --parallel']))}")
     for i in range(count):
         os.unlink(work / f"curl-{i}")
     (work / "models.toml").unlink()
@@ -217,7 +238,7 @@ def small_files(hub: FakeHub, work: Path, count: int, pairs: int) -> None:
 
     print(f"{count} small files, both as whole processes ({load()})")
     results = paired(pairs, {"8 requests sessions": sessions, "ours": lambda: ours(work, env)[0]})
-    print(f"  ours / sessions {spread([a / b for a, b in zip(results['ours'], results['8 requests sessions'])])}")
+    print(f"  ours / sessions {spread(ratios(results['ours'], results['8 requests sessions']))}")
     (work / "models.toml").unlink()
 
 
@@ -245,6 +266,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--rate-mb", type=float, default=25.0, help="MB/s per CDN connection (throttled part)")
     parser.add_argument("--only", choices=("single", "throttled", "many", "small"), action="append")
+    parser.add_argument("--no-peers", action="store_true", help="skip hf_hub_download and pooch in the single part")
     parser.add_argument("--requests-baseline", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.requests_baseline:
@@ -254,7 +276,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vc-bench-", dir=os.environ.get("BENCH_TMP")) as tmp, FakeHub() as hub:
         work, size = Path(tmp), args.size_mib * MIB
         if "single" in parts:
-            single_file(hub, work, size, args.pairs)
+            single_file(hub, work, size, args.pairs, not args.no_peers)
         if "throttled" in parts:
             throttled(hub, work, size, args.pairs, args.rate_mb * 1e6)
         if "many" in parts:
