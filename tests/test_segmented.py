@@ -205,3 +205,13 @@ def test_segmented_downloader_speaks_poochs_protocol(fake_hub, model, session, t
     assert downloader.hasher.hexdigest() == locked.sha256 and len(cdn_gets(fake_hub)) == 8
     assert Path(path).read_bytes() == DATA
     assert downloader(locked.url, None, None, check_only=True) is True
+
+
+def test_a_record_without_its_partial_file_is_not_trusted(fake_hub, model, session, tmp_path):
+    part = interrupted_part(fake_hub, model, session, tmp_path, at=3 * MIB)
+    part.unlink()  # `models gc`, or a user, removed the partial file but not its record
+    assert bytes_on_disk(part, len(DATA)) == 0
+    fake_hub.clear_requests()
+    fetched, _ = run(model, part, session)
+    assert fetched == len(DATA) and part.read_bytes() == DATA
+    assert len(cdn_gets(fake_hub)) == 8  # no wasted whole-file retry

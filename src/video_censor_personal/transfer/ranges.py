@@ -82,6 +82,9 @@ class SegmentTable:
             done = [(0, prefix)] if 0 < prefix <= size else []
         except (OSError, ValueError, KeyError, TypeError):
             done = []  # unreadable: trust nothing on disk
+        on_disk = part.stat().st_size if part.exists() else 0
+        if any(last > on_disk for _, last in done):
+            done = []  # the partial file was cut or replaced since: the record describes another file
         return cls(part, size, done)
 
     @property
