@@ -40,12 +40,12 @@ class TqdmReporter:
             self._bar.update(n)
 
     def resumed(self, n: int) -> None:
-        """Bytes already on disk move the bar but not its speed: tqdm's rate comes from the
-        growth of `n` since the last print, so the last print moves with it."""
+        """Bytes already on disk move the bar but not its speed: tqdm's rate is the growth
+        of `n` since the last print (and, on average, since `initial`), so both move with it."""
         with self._lock:
             self._bar.n += n
             self._bar.last_print_n += n
-            self._bar.refresh()
+            self._bar.initial += n
 
     def waiting(self, name: str) -> None:
         with self._lock:
