@@ -43,7 +43,7 @@ class _Target:
     """Where segments are asked for: the primary URL's redirect target, re-resolved when it expires."""
 
     def __init__(self, primary: str, url: str):
-        self.primary, self.url, self.generation, self.resolves = primary, url, 0, 1
+        self.primary, self.url, self.generation = primary, url, 0
         self._lock = threading.Lock()
 
     def current(self) -> tuple[str, int]:
@@ -56,7 +56,7 @@ class _Target:
         with self._lock:
             if generation == self.generation:
                 response, self.url = client.open(self.primary, first, last)
-                self.generation, self.resolves = self.generation + 1, self.resolves + 1
+                self.generation += 1
                 return response
             url = self.url
         return client.open(url, first, last)[0]
@@ -75,6 +75,7 @@ class SegmentedDownloader:
         self.connections, self.policy = connections, policy
         self.progress = progress or no_progress
         self.hasher = None
+        self.target: _Target | None = None
         self.fetched = 0
         self._count_lock, self._stop = threading.Lock(), threading.Event()
         self._errors: list[BaseException] = []
@@ -107,7 +108,8 @@ class SegmentedDownloader:
                     return self._one_stream(response, table)
                 self.target = _Target(url, final)
                 self._workers(table, fd, hasher, first, response)
-            self.hasher = _Digest(hasher.finish())
+            hasher.finish()
+            self.hasher = hasher.hasher
             table.forget()
         finally:
             hasher.stop(abort=True)
@@ -218,12 +220,3 @@ def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
 
-
-class _Digest:
-    """What fetch.py reads from a downloader's `hasher`: the hex digest."""
-
-    def __init__(self, hexdigest: str):
-        self._hex = hexdigest
-
-    def hexdigest(self) -> str:
-        return self._hex
