@@ -215,3 +215,14 @@ def test_a_record_without_its_partial_file_is_not_trusted(fake_hub, model, sessi
     fetched, _ = run(model, part, session)
     assert fetched == len(DATA) and part.read_bytes() == DATA
     assert len(cdn_gets(fake_hub)) == 8  # no wasted whole-file retry
+
+
+def test_an_http_mirror_is_segmented_too_and_never_sees_the_token(fake_hub, model, session, tmp_path):
+    from video_censor_personal.transfer.fetch import expand_mirror
+
+    mirror = Source(expand_mirror(fake_hub.mirror_url, wanted_of(model)))
+    part = tmp_path / "x.part"
+    fetched, _ = run(model, part, session, source=mirror)
+    gets = [r for r in fake_hub.requests if r.origin == "mirror"]
+    assert fetched == len(DATA) and part.read_bytes() == DATA
+    assert {r.range for r in gets} == segment_ranges() and all(r.token is None for r in gets)
