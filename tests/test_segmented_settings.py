@@ -94,3 +94,16 @@ def test_resumed_bytes_move_the_bar_but_not_its_speed(capsys):
     value, unit = re.search(r"([\d.]+)([kMGT]?)B/s", final).groups()
     scale = {"": 1, "k": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[unit]
     assert "92.0M/100M" in final and float(value) * scale < 10 << 20
+
+
+def test_wrong_bytes_in_a_segment_twice_exit_1_and_nothing_at_the_final_path(capsys, fake_hub, big_project):
+    from tests.download_support import blob_of
+    from tests.fakehub import Fault
+
+    fake_hub.add_fault(Fault("corrupt", origin="cdn", times=None, offset=4321))
+    result = invoke(capsys, "--download-models")
+    sha = big_project.file("w.onnx").sha256
+    assert result.exit_code == 1 and f"big/w.onnx: sha256 mismatch from every source: expected {sha}, got " in (
+        result.stderr)
+    assert len(cdn_gets(fake_hub)) == 16  # the whole file once more from scratch, then no more
+    assert not blob_of(big_project, "w.onnx").exists() and not view_of(big_project, "w.onnx").exists()
