@@ -141,13 +141,17 @@ def paired(pairs: int, runners: dict) -> dict[str, list]:
     for n in range(pairs):
         for name in names if n % 2 == 0 else reversed(names):
             results[name].append(runners[name]())
-        print(f"  pair {n + 1}: " + ", ".join(f"{k} {_seconds(v[-1]):.2f} s" for k, v in results.items())
+        print(f"  pair {n + 1}: " + ", ".join(f"{k} {_seconds(v[-1])}" for k, v in results.items())
               + f"  ({load()})", flush=True)
     return results
 
 
-def _seconds(value) -> float:
-    return value[0] if isinstance(value, tuple) else value
+def _seconds(value) -> str:
+    """A runner's figure: seconds, or (seconds, peak RSS KiB), or (curl, curl + openssl)."""
+    if not isinstance(value, tuple):
+        return f"{value:.2f} s"
+    first, second = value
+    return f"{first:.2f} s ({second / 1024:.0f} MiB)" if isinstance(second, int) else f"{first:.2f} s/{second:.2f} s"
 
 
 def single_file(hub: FakeHub, work: Path, size: int, pairs: int, peers: bool) -> None:
