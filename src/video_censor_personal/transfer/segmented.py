@@ -103,9 +103,10 @@ class SegmentedDownloader:
             if first is not None:
                 segment = table.segments[first]
                 response, final = client.open(url, segment.done, segment.end - 1)
-                if not resumes_at(response, segment.done):
+                if response.status_code == 200:
                     hasher.stop(abort=True)
                     return self._one_stream(response, table)
+                _check_range(response, segment.done)
                 self.target = _Target(url, final)
                 self._workers(table, fd, hasher, first, response)
             hasher.finish()
@@ -187,9 +188,7 @@ class SegmentedDownloader:
             if failure.status not in (403, 410) or url == self.target.primary:
                 raise
             response = self.target.refresh(client, generation, segment.done, segment.end - 1)
-        if not resumes_at(response, segment.done):
-            discard(response)
-            raise TransferFailure("network", f"HTTP {response.status_code} to a Range request", retry=True)
+        _check_range(response, segment.done)
         return response
 
     def _receive(self, response, table: SegmentTable, fd: int, hasher: FileHasher, index: int) -> None:
@@ -213,6 +212,13 @@ class SegmentedDownloader:
         with self._count_lock:
             self.fetched += n
         self.progress(n)
+
+
+def _check_range(response, first: int) -> None:
+    """The answer must start where the segment asked; anything else is retried."""
+    if not resumes_at(response, first):
+        discard(response)
+        raise TransferFailure("network", f"HTTP {response.status_code} to a Range request", retry=True)
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
