@@ -32,6 +32,12 @@ class CdnHandler(BaseHandler):
     origin = "cdn"
 
     def route(self) -> None:
+        try:
+            self._answer()
+        finally:
+            self.record.finished = time.monotonic()
+
+    def _answer(self) -> None:
         match = _CDN_RE.match(self.raw_path)
         if self.command not in ("GET", "HEAD") or match is None:
             self.send_text(404, "NoSuchKey")

@@ -8,6 +8,7 @@ number of times, so that retry, resume and verification code can be tested deter
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 ORIGINS = ("hub", "cdn", "mirror", "any")
@@ -175,6 +176,8 @@ class RequestRecord:
     bytes_sent: int = 0
     raw_path: str = ""  # URL path as sent (percent-encoded)
     fault: str | None = field(default=None)  # kind of the fault applied, if any
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when the CDN sent the last byte (CDN answers only)
 
     @property
     def token(self) -> str | None:
