@@ -233,3 +233,31 @@ def test_an_http_mirror_is_segmented_too_and_never_sees_the_token(fake_hub, mode
     gets = [r for r in fake_hub.requests if r.origin == "mirror"]
     assert fetched == len(DATA) and part.read_bytes() == DATA
     assert {r.range for r in gets} == segment_ranges() and all(r.token is None for r in gets)
+
+
+def test_a_source_that_stops_honouring_range_restarts_as_one_stream(fake_hub, model, session, tmp_path):
+    part = interrupted_part(fake_hub, model, session, tmp_path, at=3 * MIB)
+    fake_hub.clear_requests()
+    fake_hub.add_fault(Fault("ignore_range", origin="cdn", times=None))
+    fake_hub.add_fault(Fault("short", origin="cdn", after=2 * MIB))  # and the whole body breaks once
+    fetched, _ = run(model, part, session)
+    assert part.read_bytes() == DATA and not record_path(part).exists()
+    assert [r.status for r in cdn_gets(fake_hub)] == [200, 200]
+    assert fetched == len(DATA) + 2 * MIB  # what came over the network, the broken try included
+
+
+def test_a_redirect_target_that_expired_on_the_way_is_resolved_once_more(fake_hub, model, session, tmp_path):
+    fake_hub.add_fault(Fault("status", origin="cdn", status=403))  # the first CDN URL is refused
+    part = tmp_path / "x.part"
+    fetched, _ = run(model, part, session)
+    assert part.read_bytes() == DATA and fetched == len(DATA)
+    assert fake_hub.count(origin="hub") == 2 and fake_hub.count(origin="cdn", status=403) == 1
+
+
+def test_a_cdn_that_refuses_fresh_urls_too_fails_the_source(fake_hub, model, session, tmp_path):
+    from video_censor_personal.errors import ResolutionError
+
+    fake_hub.add_fault(Fault("status", origin="cdn", times=2, status=403))  # fresh URLs refused too
+    with pytest.raises(ResolutionError):
+        run(model, tmp_path / "x.part", session)
+    assert fake_hub.count(origin="hub") == 2  # one resolve more, then the source has failed

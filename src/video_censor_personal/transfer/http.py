@@ -54,6 +54,7 @@ class TransferFailure(Exception):
         super().__init__(reason)
         self.kind, self.reason, self.retry, self.retry_after = kind, reason, retry, retry_after
         self.actual, self.status = actual, status
+        self.url: str | None = None  # the hop that answered `status`
 
 
 def origin_of(url: str) -> str:
@@ -105,7 +106,11 @@ class HttpClient:
         for _ in range(MAX_REDIRECTS):
             response = self._request(method, url, extra)
             if not response.is_redirect:
-                check_status(response)
+                try:
+                    check_status(response)
+                except TransferFailure as failure:
+                    failure.url = url
+                    raise
                 return response, url
             url = urljoin(url, response.headers["location"])
             discard(response)

@@ -102,7 +102,7 @@ class SegmentTable:
         with self._lock:
             while self._first_open < len(self.segments) and self.segments[self._first_open].complete:
                 self._first_open += 1
-            if self._first_open == len(self.segments):
+            if self._first_open >= len(self.segments):
                 return self.size
             return self.segments[self._first_open].done
 
@@ -139,8 +139,14 @@ class SegmentTable:
         os.replace(tmp, path)
 
     def forget(self) -> None:
-        """The file is whole (or abandoned for one stream): the record has nothing to say."""
+        """The file is whole: the record has nothing more to say."""
         record_path(self.part).unlink(missing_ok=True)
+
+    def abandon(self) -> None:
+        """The source ignores Range: the part becomes a single stream's, with no segments."""
+        with self._lock:
+            self.segments, self._first_open = [], 0
+        self.forget()
 
 
 def _covered_from(start: int, end: int, done: list[tuple[int, int]]) -> int:

@@ -102,7 +102,7 @@ class SegmentedDownloader:
             first = table.claim()
             if first is not None:
                 segment = table.segments[first]
-                response, final = client.open(url, segment.done, segment.end - 1)
+                response, final = _resolve(client, url, segment.done, segment.end - 1)
                 if response.status_code == 200:
                     hasher.stop(abort=True)
                     return self._one_stream(response, table)
@@ -120,14 +120,14 @@ class SegmentedDownloader:
     def _one_stream(self, response, table: SegmentTable) -> None:
         """The source ignores Range: its 200 carries the whole file, taken as one stream."""
         self.progress(-table.done_bytes, resumed=True)
-        table.forget()
+        os.truncate(table.part, 0)  # first, so that no moment has old segments without their record
+        table.abandon()
         single = ResumingDownloader(self.session, self.source, self.size, self.timeout, self.progress)
         try:
             single.receive(response, table.part, 0)
         finally:
             self.fetched += single.fetched
         self.hasher = single.hasher
-        table.segments = []  # nothing left for the record to say
 
     def _workers(self, table: SegmentTable, fd: int, hasher: FileHasher, first: int, response) -> None:
         unfinished = sum(1 for s in table.segments if not s.complete)
@@ -212,6 +212,17 @@ class SegmentedDownloader:
         with self._count_lock:
             self.fetched += n
         self.progress(n)
+
+
+def _resolve(client: HttpClient, primary: str, first: int, last: int):
+    """(response, redirect target) for the first segment; a target that refuses at once
+    (403/410: its signed URL expired on the way) is resolved once more."""
+    try:
+        return client.open(primary, first, last)
+    except TransferFailure as failure:
+        if failure.status not in (403, 410) or failure.url in (None, primary):
+            raise
+        return client.open(primary, first, last)
 
 
 def _check_range(response, first: int) -> None:
