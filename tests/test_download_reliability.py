@@ -269,5 +269,7 @@ def test_four_processes_with_a_segmented_file_fetch_each_byte_once(fake_hub, pro
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
     assert sum(r.bytes_sent for r in big_requests(fake_hub)) == len(BIG)
     assert view_of(project, "big.onnx").read_bytes() == BIG
-    waited = [stderr for _, stderr in outcomes if "another process is downloading it; waiting" in stderr]
-    assert waited and all("note: net/big.onnx: another process" in stderr for stderr in waited)
+    waited = [stderr for _, stderr in outcomes if "note: net/big.onnx: another process is downloading it" in stderr]
+    assert waited  # a waiting process says so, and its summary does not claim the bytes
+    assert all("downloaded by another process meanwhile" in stderr for stderr in waited)
+    assert all("Downloaded" not in stderr or ", 0 B in" not in stderr for _, stderr in outcomes)

@@ -152,9 +152,11 @@ class ModelManager:
         self._check_disk(groups)
         self.cache.make_layout()
         self.cache.clean_orphans()
-        fetched_bytes = self._fetch_all(groups)
-        fetched = tuple(f for files in groups for f in files)
-        return DownloadSummary(fetched, fetched_bytes, present, time.monotonic() - started)
+        outcomes = self._fetch_all(groups)
+        fetched = tuple(f for files, n in zip(groups, outcomes, strict=True) if n is not None for f in files)
+        by_others = sum(len(files) for files, n in zip(groups, outcomes, strict=True) if n is None)
+        return DownloadSummary(fetched, sum(n or 0 for n in outcomes), present, time.monotonic() - started,
+                               by_others)
 
     def _check_offline(self, files: list[FilePlan]) -> None:
         """Offline with no file:// mirror: nothing can come, so say it once, for every file."""
@@ -183,7 +185,8 @@ class ModelManager:
 
         return locked.size - bytes_on_disk(self.cache.part_path(locked.sha256), locked.size)
 
-    def _fetch_all(self, groups: list[list[FilePlan]]) -> int:
+    def _fetch_all(self, groups: list[list[FilePlan]]) -> list[int | None]:
+        """Per group, the bytes fetched, or None where another process had fetched it meanwhile."""
         from video_censor_personal.transfer.fetch import FetchRun  # only when there is something to fetch
 
         run = FetchRun(self.runtime, self.reporter, self._sleep)
@@ -198,7 +201,7 @@ class ModelManager:
         errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         if errors:
             raise _combined(errors, sum(len(files) for files in groups))
-        return sum(outcomes)
+        return outcomes
 
     def _obtain_safely(self, files: list[FilePlan], run):
         """The bytes fetched, or the error: one failed file must not stop the others."""
@@ -212,12 +215,13 @@ class ModelManager:
             return DiskSpaceError(f"{files[0].label}: disk full while downloading", details=[str(error)],
                                   hint="free some space and run the same command again: it resumes")
 
-    def _obtain(self, files: list[FilePlan], run) -> int:
+    def _obtain(self, files: list[FilePlan], run) -> int | None:
         """Under the blob's lock: reuse what another process finished, else fetch it.
 
-        Returns the bytes that really came over the network (not a resumed prefix).
+        Returns the bytes that really came over the network (not a resumed prefix), or
+        None when another process had fetched the file meanwhile.
         """
-        locked, fetched = files[0].locked, 0
+        locked, fetched = files[0].locked, None
         with self.cache.locked(locked.sha256, run.cancel, lambda: self.reporter.waiting(files[0].label)):
             if not self._blob_is_good(files[0]):
                 self.cache.discard_blob(locked.sha256)

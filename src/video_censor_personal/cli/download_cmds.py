@@ -106,12 +106,13 @@ def _say(options, text: str) -> None:
 def run_download(options, names: tuple) -> None:
     """`video-censor --download-models` and `models download`: fetch, verified, then say so."""
     summary = make_manager(options, make_reporter(options)).download(list(names) or None)
+    others = f"; {summary.by_others} downloaded by another process meanwhile" if summary.by_others else ""
     if summary.fetched:
         speed = format_size(int(summary.fetched_bytes / max(summary.seconds, 1e-3)))
         _say(options, f"Downloaded {len(summary.fetched)} file(s), {format_size(summary.fetched_bytes)} "
-                      f"in {summary.seconds:.1f} s ({speed}/s); {summary.present} already present.")
+                      f"in {summary.seconds:.1f} s ({speed}/s); {summary.present} already present{others}.")
     else:
-        _say(options, f"All {summary.present} locked file(s) present and verified.")
+        _say(options, f"All {summary.present + summary.by_others} locked file(s) present and verified{others}.")
 
 
 @click.command("download")
