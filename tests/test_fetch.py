@@ -248,3 +248,9 @@ def test_hashing_thread_only_for_a_lone_big_transfer():
     assert expected  # the digest of the parts is checked below, byte for byte
     reference = hashlib.sha256(b"".join(c[: len(c) // 4] for c in chunks)).hexdigest()
     assert hasher.hasher.hexdigest() == reference
+
+
+def test_a_source_of_an_unknown_scheme_moves_on_to_the_next(fake_hub, model, session, tmp_path):
+    wanted = wanted_of(model)
+    sleeps = run(wanted, [Source("ftp://mirror.example/blobs/x"), Source(wanted.url)], tmp_path / "x.part", session)
+    assert sleeps == [] and (tmp_path / "x.part").read_bytes() == DATA
