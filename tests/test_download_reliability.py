@@ -65,6 +65,9 @@ def test_sigkill_mid_download_then_rerun_resumes(fake_hub, project, tmp_path):
     big = [r for r in fake_hub.requests if r.origin == "cdn" and "big.onnx" in r.path]
     assert [r.range for r in big] == [f"bytes={kept}-"] and big[0].bytes_sent == len(BIG) - kept
     assert view_of(project, "big.onnx").read_bytes() == BIG and not part.exists()
+    from video_censor_personal.progress import format_size
+
+    assert f"file(s), {format_size(fake_hub.cdn_bytes_sent)} in" in result.stderr  # the prefix is not counted
 
 
 def test_ctrl_c_stops_quickly_and_keeps_the_partial_file(fake_hub, project, tmp_path):
