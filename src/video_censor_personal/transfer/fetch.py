@@ -145,13 +145,15 @@ def rewrite_origin(url: str, endpoint: str | None, repo: str) -> str:
 def expand_mirror(template: str, wanted: Wanted) -> str:
     """A mirror URL for `wanted`: `{repo}` `{commit}` `{path}` `{sha256}` filled in.
 
-    A bare `file://DIR` is a `models export` directory (`DIR/blobs/{sha256}`); a bare
-    http(s) URL is a Hub-shaped mirror (`URL/{repo}/resolve/{commit}/{path}`).
+    A bare `file://DIR` or `s3://BUCKET/PREFIX` is a `models export` directory
+    (`DIR/blobs/{sha256}`); a bare http(s) URL is a Hub-shaped mirror
+    (`URL/{repo}/resolve/{commit}/{path}`). Paths are not %-quoted in file and S3 names.
     """
+    export_layout = template.startswith(("file://", "s3://"))
     if "{" not in template:
-        suffix = "/blobs/{sha256}" if template.startswith("file://") else "/{repo}/resolve/{commit}/{path}"
+        suffix = "/blobs/{sha256}" if export_layout else "/{repo}/resolve/{commit}/{path}"
         template = template.rstrip("/") + suffix
-    path = wanted.path if template.startswith("file://") else quote(wanted.path)
+    path = wanted.path if export_layout else quote(wanted.path)
     values = {"repo": wanted.repo, "commit": wanted.commit, "path": path, "sha256": wanted.sha256}
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
@@ -224,6 +226,10 @@ def downloader_for(source: Source, wanted: Wanted, part: Path, session, policy: 
     """
     if source.is_file:
         return FileDownloader(wanted.size, progress)
+    if source.scheme == "s3":
+        from video_censor_personal.interop.s3 import S3Downloader  # the optional `s3` extra, only when used
+
+        return S3Downloader(wanted.size, policy.timeout, progress)
     if source.scheme not in ("http", "https"):
         raise TransferFailure("denied", f"no downloader for {source.scheme}:// URLs")
     big = wanted.size >= policy.segmented_from
