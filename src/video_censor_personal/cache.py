@@ -3,7 +3,8 @@
     {cache}/models-v1/                       the version moves when the layout changes
     ├── blobs/
     │   ├── <sha256>                         verified content, one copy per distinct file
-    │   └── <sha256>.part                    an interrupted download, resumed by the next run
+    │   ├── <sha256>.part                    an interrupted download, resumed by the next run
+    │   └── <sha256>.part.ranges             which byte ranges of a segmented .part are on disk
     ├── records/
     │   └── <sha256>.json                    (size, mtime_ns, inode) of files hashed good / bad
     ├── locks/
@@ -176,25 +177,38 @@ class Cache:
     # ------------------------------------------------------------ locks
 
     @contextlib.contextmanager
-    def locked(self, sha256: str, cancel: threading.Event | None = None) -> Iterator[None]:
+    def locked(self, sha256: str, cancel: threading.Event | None = None,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         """Hold the blob's cross-process lock: one process downloads it, the rest wait.
 
-        The wait polls `cancel`, so Ctrl-C is not stuck behind another process's download.
+        The wait polls `cancel`, so Ctrl-C is not stuck behind another process's download;
+        `on_wait` is called once when the lock is not free at once (the user is told why).
         """
         from filelock import FileLock, Timeout  # only when something is written
 
         lock = FileLock(str(self.root / "locks" / f"{sha256}.lock"))
-        while True:
-            try:
-                lock.acquire(timeout=0.2)
-                break
-            except Timeout:
-                if cancel is not None and cancel.is_set():
-                    raise KeyboardInterrupt from None
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_wait is not None:
+                on_wait()
+            self._wait_for(lock, cancel)
         try:
             yield
         finally:
             lock.release()
+
+    @staticmethod
+    def _wait_for(lock, cancel: threading.Event | None) -> None:
+        from filelock import Timeout
+
+        while True:
+            try:
+                lock.acquire(timeout=0.2)
+                return
+            except Timeout:
+                if cancel is not None and cancel.is_set():
+                    raise KeyboardInterrupt from None
 
     # ------------------------------------------------------------ writing
 
@@ -239,6 +253,7 @@ class Cache:
         removed = self.stale_temp_files(now)
         for path in removed:
             path.unlink(missing_ok=True)
+            path.with_name(path.name + ".ranges").unlink(missing_ok=True)  # a segmented part's record
         return removed
 
     def stale_temp_files(self, now: float | None = None) -> list[Path]:

@@ -59,6 +59,7 @@ class Settings:
     timeout: float | None = None
     retries: int | None = None
     jobs: int | None = None
+    connections: int | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ SETTINGS_KEYS = {
     "timeout": positive_seconds,
     "retries": integer_from(0),
     "jobs": integer_from(1),
+    "connections": integer_from(1),
 }
 
 

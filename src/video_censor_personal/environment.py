@@ -25,6 +25,8 @@ from video_censor_personal.urls import endpoint_problem, mirror_problem, url_hin
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_RETRIES = 3
 DEFAULT_JOBS = 4
+DEFAULT_CONNECTIONS = 8
+SEGMENTED_FROM = 64 << 20  # DESIGN: files of 64 MiB or more go over parallel Range requests
 _TRUE = {"1", "true", "yes", "on"}
 NAME_MAX = 255  # bytes per path component on every common filesystem
 
@@ -43,6 +45,8 @@ class Runtime:
     cache_dir: Path
     token: str | None = field(default=None, repr=False)
     retry_sleep_scale: float = 1.0
+    connections: int = DEFAULT_CONNECTIONS
+    segmented_from: int = SEGMENTED_FROM
 
 
 def build_runtime(
@@ -51,6 +55,7 @@ def build_runtime(
     cli_mirrors: tuple[str, ...] = (),
     cli_offline: bool = False,
     cli_cache_dir: Path | None = None,
+    cli_connections: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Runtime:
     env = os.environ if environ is None else environ
@@ -68,6 +73,9 @@ def build_runtime(
         cache_dir=_checked_cache_dir(cli_cache_dir, "--cache-dir") or cache_dir_from(env),
         token=read_token(env),
         retry_sleep_scale=_sleep_scale(env),
+        connections=cli_connections or connections_from(env) or settings.connections or DEFAULT_CONNECTIONS,
+        # Test knob: a lower VIDEO_CENSOR_SEGMENTED_FROM lets tests segment files of a few MiB.
+        segmented_from=int(env.get("VIDEO_CENSOR_SEGMENTED_FROM", SEGMENTED_FROM)),
     )
 
 
@@ -110,6 +118,17 @@ def _checked_cache_dir(path: Path | None, source: str) -> Path | None:
         raise UsageError(f"{source}: a directory name in the cache path is longer than {NAME_MAX} bytes ({size})",
                          details=[too_long[0][:40] + "..."], hint="choose a shorter cache directory")
     return path
+
+
+def connections_from(env: Mapping[str, str]) -> int | None:
+    """VIDEO_CENSOR_CONNECTIONS as an integer >= 1; anything else is bad input (exit 2)."""
+    value = env.get("VIDEO_CENSOR_CONNECTIONS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"VIDEO_CENSOR_CONNECTIONS must be an integer >= 1, not {value!r}",
+                         hint="unset it, or set it to the number of parallel Range requests per large file")
+    return int(value)
 
 
 def cache_dir_from(env: Mapping[str, str]) -> Path:

@@ -15,6 +15,9 @@
     ├── NetworkError        (exit 3)  Hub, CDN or mirror unreachable after every retry, offline
     └── DiskSpaceError      (exit 4)  not enough free space, found before any byte is fetched
 
+Ctrl-C during a download raises DownloadInterrupted, a KeyboardInterrupt (exit 130) that
+says the partial files are kept.
+
 Hub client exceptions never leave huggingface_registry.py: they are translated there.
 This module imports nothing of ours, so every stage may import it.
 """
@@ -89,3 +92,9 @@ class DiskSpaceError(VideoCensorError):
 def highest_exit_code(errors: list[VideoCensorError]) -> int:
     """DESIGN.md: when several files fail for different reasons, the highest code wins."""
     return max((error.exit_code for error in errors), default=0)
+
+
+class DownloadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a download: still exit 130, and the user learns that nothing is lost."""
+
+    hint = "partial downloads are kept: run the same command again and it resumes where it stopped"

@@ -36,6 +36,7 @@ from video_censor_personal.cache import (
 from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import (
     DiskSpaceError,
+    DownloadInterrupted,
     ModelsMissingError,
     NetworkError,
     UsageError,
@@ -153,10 +154,12 @@ class ModelManager:
         self._check_disk(groups)
         self.cache.make_layout()
         self.cache.clean_orphans()
-        fetched_bytes = self._fetch_all(groups)
+        outcomes = self._fetch_all(groups)
         self._record_uses(self.plan(names))
-        fetched = tuple(f for files in groups for f in files)
-        return DownloadSummary(fetched, fetched_bytes, present, time.monotonic() - started)
+        fetched = tuple(f for files, n in zip(groups, outcomes, strict=True) if n is not None for f in files)
+        by_others = sum(len(files) for files, n in zip(groups, outcomes, strict=True) if n is None)
+        return DownloadSummary(fetched, sum(n or 0 for n in outcomes), present, time.monotonic() - started,
+                               by_others)
 
     def _check_offline(self, files: list[FilePlan]) -> None:
         """Offline with no file:// mirror: nothing can come, so say it once, for every file."""
@@ -181,24 +184,27 @@ class ModelManager:
             )
 
     def _remaining(self, locked: LockedFile) -> int:
-        part = self.cache.part_path(locked.sha256)
-        done = part.stat().st_size if part.exists() else 0
-        return max(locked.size - done, 0) if done <= locked.size else locked.size
+        from video_censor_personal.transfer.ranges import bytes_on_disk  # a segmented part has a record
 
-    def _fetch_all(self, groups: list[list[FilePlan]]) -> int:
+        return locked.size - bytes_on_disk(self.cache.part_path(locked.sha256), locked.size)
+
+    def _fetch_all(self, groups: list[list[FilePlan]]) -> list[int | None]:
+        """Per group, the bytes fetched, or None where another process had fetched it meanwhile."""
         from video_censor_personal.transfer.fetch import FetchRun  # only when there is something to fetch
 
         run = FetchRun(self.runtime, self.reporter, self._sleep)
         self.reporter.start(sum(files[0].locked.size for files in groups), len(groups))
         try:
             outcomes = self._map(lambda files: self._obtain_safely(files, run), groups, run.cancel)
+        except KeyboardInterrupt:
+            raise DownloadInterrupted from None
         finally:
             self.reporter.finish()
             run.close()
         errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         if errors:
             raise _combined(errors, sum(len(files) for files in groups))
-        return sum(outcomes)
+        return outcomes
 
     def _obtain_safely(self, files: list[FilePlan], run):
         """The bytes fetched, or the error: one failed file must not stop the others."""
@@ -212,16 +218,19 @@ class ModelManager:
             return DiskSpaceError(f"{files[0].label}: disk full while downloading", details=[str(error)],
                                   hint="free some space and run the same command again: it resumes")
 
-    def _obtain(self, files: list[FilePlan], run) -> int:
-        """Under the blob's lock: reuse what another process finished, else fetch it."""
-        locked, fetched = files[0].locked, 0
-        with self.cache.locked(locked.sha256, run.cancel):
+    def _obtain(self, files: list[FilePlan], run) -> int | None:
+        """Under the blob's lock: reuse what another process finished, else fetch it.
+
+        Returns the bytes that really came over the network (not a resumed prefix), or
+        None when another process had fetched the file meanwhile.
+        """
+        locked, fetched = files[0].locked, None
+        with self.cache.locked(locked.sha256, run.cancel, lambda: self.reporter.waiting(files[0].label)):
             if not self._blob_is_good(files[0]):
                 self.cache.discard_blob(locked.sha256)
-                self._fetch_blob(files[0], run)
-                fetched = locked.size
+                fetched = self._fetch_blob(files[0], run)
             else:
-                self.reporter.advance(locked.size)
+                self.reporter.resumed(locked.size)
             for f in files:
                 self.cache.link(locked.sha256, f.view)
         self.reporter.file_done(files[0].label)
@@ -234,10 +243,11 @@ class ModelManager:
             state = self._hash_and_record(plan, blob)
         return state == PRESENT
 
-    def _fetch_blob(self, plan: FilePlan, run) -> None:
+    def _fetch_blob(self, plan: FilePlan, run) -> int:
         part = self.cache.part_path(plan.locked.sha256)
-        run.fetch(self.lock.model(plan.model), plan.locked, part)
+        fetched = run.fetch(self.lock.model(plan.model), plan.locked, part)
         self.cache.install(plan.locked.sha256, part)
+        return fetched
 
     # ------------------------------------------------------------ verify, ensure, export
 

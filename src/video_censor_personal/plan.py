@@ -75,6 +75,7 @@ class DownloadSummary:
     fetched_bytes: int = 0
     present: int = 0
     seconds: float = 0.0
+    by_others: int = 0  # files another process downloaded while this one waited for it
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ class Reporter(Protocol):
         """Work begins: this many bytes over this many files."""
 
     def advance(self, n: int) -> None:
-        """n more bytes are done (downloaded, resumed from a partial file, or hashed)."""
+        """n more bytes are done (downloaded, or hashed)."""
+
+    def resumed(self, n: int) -> None:
+        """n bytes were already on disk (a resumed partial file, another process's
+        download): they count toward the total, not toward the speed."""
+
+    def waiting(self, name: str) -> None:
+        """Another process is downloading `name`; this one waits for it."""
 
     def file_done(self, name: str) -> None:
         """One file is finished and verified."""
@@ -33,6 +40,12 @@ class NullReporter:
         pass
 
     def advance(self, n: int) -> None:
+        pass
+
+    def resumed(self, n: int) -> None:
+        pass
+
+    def waiting(self, name: str) -> None:
         pass
 
     def file_done(self, name: str) -> None:

@@ -8,6 +8,7 @@ number of times, so that retry, resume and verification code can be tested deter
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 ORIGINS = ("hub", "cdn", "mirror", "any")
@@ -15,7 +16,10 @@ ORIGINS = ("hub", "cdn", "mirror", "any")
 EARLY_KINDS = frozenset({"status", "delay", "hangup"})
 #: Kinds applied to the body of a successful (200/206) GET answer, whatever route produced it.
 BODY_KINDS = frozenset({"drop", "short", "corrupt", "slow"})
+#: Kinds the byte-serving origins (CDN, mirror) apply to how they answer.
+SERVING_KINDS = frozenset({"ignore_range"})
 _PARAMS = {
+    "ignore_range": set(),
     "status": {"status", "retry_after"},
     "delay": {"seconds"},
     "hangup": set(),
@@ -49,6 +53,8 @@ class Fault:
     - "corrupt" (offset=0): flips one byte of the body at `offset` (clamped to the last
       byte); length and headers unchanged.
     - "slow" (rate=bytes per second): throttles the body.
+    - "ignore_range" (CDN and mirror): answer 200 with the whole body, as a server that
+      does not support Range would.
 
     Body kinds apply to the first matching 200/206 answer with a non-empty body (file bytes
     or JSON), so an "any"-origin fault on an LFS path hits the CDN, not the hub's redirect.
@@ -170,6 +176,8 @@ class RequestRecord:
     bytes_sent: int = 0
     raw_path: str = ""  # URL path as sent (percent-encoded)
     fault: str | None = field(default=None)  # kind of the fault applied, if any
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when the CDN sent the last byte (CDN answers only)
 
     @property
     def token(self) -> str | None:

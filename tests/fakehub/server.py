@@ -11,10 +11,14 @@ Repos, commits, tokens, renames and faults are set up from Python; every request
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from urllib.parse import quote
 
 from .api import HubHandler
@@ -33,7 +37,12 @@ class FakeHub:
     (pagination of tree, commits and listings), `latency` (seconds slept before every answer,
     all origins), `url_ttl` (lifetime of CDN URLs; negative gives already-expired URLs) and
     `disabled_info` (False: a disabled repo answers 403 on every endpoint, as the real Hub;
-    True: model_info answers 200 with `"disabled": true`).
+    True: model_info answers 200 with `"disabled": true`) and `cdn_rate` (bytes per second
+    per CDN connection, like a real CDN edge; None: unthrottled).
+
+    CDN URLs are signed: a changed `expires` or `sig` is refused (403), as an expired one is.
+    `serve_file(path)` makes the CDN send a file from disk with the kernel's sendfile, so a
+    benchmark's client, not this Python server, is the bottleneck.
     """
 
     def __init__(self, page_size: int = 1000, latency: float = 0.0, host: str = "127.0.0.1", ports=(0, 0, 0)):
@@ -42,6 +51,9 @@ class FakeHub:
         self.tokens: set[str] = set()
         self.url_ttl = 3600
         self.disabled_info = False
+        self.cdn_rate: float | None = None
+        self._url_secret = os.urandom(16)
+        self._blob_files: dict[str, Path] = {}
         self.repos: dict[str, Repo] = {}
         self.redirects: dict[str, str] = {}
         self.errors: list[str] = []
@@ -156,11 +168,30 @@ class FakeHub:
         with self._lock:
             return self._blobs.get(sha256)
 
+    def serve_file(self, path: Path, sha256: str | None = None) -> str:
+        """Let the CDN serve `path` (by sendfile) as the blob `sha256`; publish it with
+        `LFS.recorded(size, sha256)`. Returns the sha256 (computed when not given)."""
+        if sha256 is None:
+            from video_censor_personal.cache import sha256_file
+
+            sha256 = sha256_file(Path(path))
+        with self._lock:
+            self._blob_files[sha256] = Path(path)
+        return sha256
+
+    def _blob_file(self, sha256: str) -> Path | None:
+        with self._lock:
+            return self._blob_files.get(sha256)
+
     def _cdn_location(self, entry: FileEntry) -> str:
-        """A signed-looking CDN URL for an LFS file (path kept at the end for readability and faults)."""
+        """A signed CDN URL for an LFS file (path kept at the end for readability and faults)."""
         sha = entry.sha256
+        path = f"/repos/{sha[:2]}/{sha[2:4]}/{sha}/{quote(entry.path)}"
         expires = int(time.time() + self.url_ttl)
-        return f"{self.cdn_url}/repos/{sha[:2]}/{sha[2:4]}/{sha}/{quote(entry.path)}?expires={expires}"
+        return f"{self.cdn_url}{path}?expires={expires}&sig={self._signature(path, str(expires))}"
+
+    def _signature(self, path: str, expires: str) -> str:
+        return hmac.new(self._url_secret, f"{path}?{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
     # -- faults and records ----------------------------------------------------------------
     def add_fault(self, fault: Fault) -> Fault:

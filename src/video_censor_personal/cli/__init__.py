@@ -34,6 +34,7 @@ class AppOptions:
     progress: bool | None = None  # None: only on a TTY
     mirrors: tuple[str, ...] = field(default_factory=tuple)
     download_models: bool = False
+    connections: int | None = None
 
 
 def _path(value: str | None) -> Path | None:
@@ -49,9 +50,11 @@ def _path(value: str | None) -> Path | None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Model cache directory.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="models.toml to read.")
 @click.option("--lockfile", type=click.Path(dir_okay=False), help="models.lock to read/write.")
+@click.option("--connections", type=click.IntRange(min=1), metavar="N",
+              help="Parallel Range requests per large file (default 8).")
 @click.version_option(__version__, "-V", "--version", prog_name="video-censor")
 @click.pass_context
-def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, manifest, lockfile):
+def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, manifest, lockfile, connections):
     """Analyse videos with ML models that are declared, locked and verified.
 
     Root options go before the command: video-censor --offline models lock.
@@ -73,6 +76,7 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
         progress=progress,
         mirrors=tuple(mirrors),
         download_models=download_models,
+        connections=connections,
     )
     _say_core_notes(quiet=progress is False)
     if ctx.invoked_subcommand is None:
@@ -175,6 +179,14 @@ def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
     click.echo(f"hint: run `{command} --help` for usage", err=True)
 
 
+def _report_interrupt(interrupt: BaseException | None) -> None:
+    """Ctrl-C: exit 130; a download adds that the next run resumes it."""
+    click.echo("error: interrupted", err=True)
+    if getattr(interrupt, "hint", None):
+        click.echo(f"hint: {interrupt.hint}", err=True)
+    sys.exit(130)
+
+
 def _root_option_moved(exc: click.ClickException, argv: list[str]) -> str | None:
     """`video-censor models lock --offline` -> `video-censor --offline models lock`."""
     import shlex
@@ -197,9 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in argv_seen or debug_enabled()
     try:
         cli.main(args=argv, prog_name="video-censor", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click's name for a KeyboardInterrupt
+        _report_interrupt(exc.__cause__)
     except click.ClickException as exc:
         _report_click_error(exc, argv_seen)
         sys.exit(exc.exit_code)
@@ -209,9 +220,8 @@ def main(argv: list[str] | None = None) -> None:
         _print_traceback(debug)
         report_error(exc)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _report_interrupt(exc)
     except Exception as exc:
         _print_traceback(debug)
         error = _known_error(exc)

@@ -53,6 +53,7 @@ def load_runtime(options, manifest: Manifest | None = None) -> Runtime:
         cli_mirrors=options.mirrors,
         cli_offline=options.offline,
         cli_cache_dir=options.cache_dir,
+        cli_connections=options.connections,
     )
 
 

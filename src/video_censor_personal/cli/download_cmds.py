@@ -41,6 +41,18 @@ class TqdmReporter:
         with self._lock:
             self._bar.update(n)
 
+    def resumed(self, n: int) -> None:
+        """Bytes already on disk move the bar but not its speed: tqdm's rate is the growth
+        of `n` since the last print (and, on average, since `initial`), so both move with it."""
+        with self._lock:
+            self._bar.n += n
+            self._bar.last_print_n += n
+            self._bar.initial += n
+
+    def waiting(self, name: str) -> None:
+        with self._lock:
+            self._bar.write(WAITING.format(name=name), file=sys.stderr)
+
     def file_done(self, name: str) -> None:
         with self._lock:
             self._done += 1
@@ -51,10 +63,22 @@ class TqdmReporter:
             self._bar.close()
 
 
+class NoteReporter(NullReporter):
+    """No bar (stderr is not a terminal), but what the user must know is still said."""
+
+    def waiting(self, name: str) -> None:
+        click.echo(WAITING.format(name=name), err=True)
+
+
+WAITING = "note: {name}: another process is downloading it; waiting for it to finish"
+
+
 def make_reporter(options):
-    """A bar on a TTY, or wherever --progress forces it; nothing with --quiet."""
+    """A bar on a TTY, or wherever --progress forces it; only notes without; nothing with --quiet."""
     wanted = options.progress if options.progress is not None else sys.stderr.isatty()
-    return TqdmReporter() if wanted else NullReporter()
+    if wanted:
+        return TqdmReporter()
+    return NullReporter() if options.progress is False else NoteReporter()
 
 
 def make_manager(options, reporter=None):
@@ -84,11 +108,13 @@ def _say(options, text: str) -> None:
 def run_download(options, names: tuple) -> None:
     """`video-censor --download-models` and `models download`: fetch, verified, then say so."""
     summary = make_manager(options, make_reporter(options)).download(list(names) or None)
+    others = f"; {summary.by_others} downloaded by another process meanwhile" if summary.by_others else ""
     if summary.fetched:
+        speed = format_size(int(summary.fetched_bytes / max(summary.seconds, 1e-3)))
         _say(options, f"Downloaded {len(summary.fetched)} file(s), {format_size(summary.fetched_bytes)} "
-                      f"in {summary.seconds:.1f} s; {summary.present} already present.")
+                      f"in {summary.seconds:.1f} s ({speed}/s); {summary.present} already present{others}.")
     else:
-        _say(options, f"All {summary.present} locked file(s) present and verified.")
+        _say(options, f"All {summary.present + summary.by_others} locked file(s) present and verified{others}.")
 
 
 @click.command("download")

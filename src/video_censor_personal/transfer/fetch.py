@@ -5,8 +5,10 @@
     fetch(wanted, sources, part)      each source in order until one gives the locked bytes
       └── _from_source                network errors, 429, 5xx: backoff 2/4/8 s (Retry-After
                                       wins); wrong bytes: once more from scratch; 404: next
-            └── _attempt              one pooch-protocol transfer (downloaders.py), resumed
-                                      from `part`, hashed in-stream, checked against the lock
+            └── _attempt              one pooch-protocol transfer, resumed from `part`,
+                  │                   hashed in-stream, checked against the lock
+                  └── downloader_for  the one place a source URL becomes a downloader
+                                      (by scheme; large http(s) files go segmented)
 
 The caller (model_manager) owns the rename: `fetch` leaves verified bytes in `part` and the
 cache moves them into place, so nothing unverified ever reaches a final path. A partial
@@ -23,15 +25,12 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from video_censor_personal.cache import sha256_file
+from video_censor_personal.environment import SEGMENTED_FROM
 from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError, VideoCensorError
-from video_censor_personal.transfer.downloaders import (
-    FileDownloader,
-    ResumingDownloader,
-    Source,
-    TransferFailure,
-    new_session,
-    origin_of,
-)
+from video_censor_personal.transfer.downloaders import FileDownloader, ResumingDownloader
+from video_censor_personal.transfer.http import Source, TransferFailure, new_session, origin_of
+from video_censor_personal.transfer.ranges import discard_partial, record_path
+from video_censor_personal.transfer.segmented import SegmentedDownloader
 
 TOKEN_HINT = "accept the model's conditions on its Hub page, then set HF_TOKEN (or run `hf auth login`)"
 
@@ -55,12 +54,14 @@ class Wanted:
 
 @dataclass
 class Policy:
-    """Timeout and retry policy from [settings]; `sleep` is injectable for tests."""
+    """How to transfer, from the settings in effect; `sleep` is injectable for tests."""
 
     retries: int = 3
     timeout: float = 300.0
     sleep_scale: float = 1.0
     sleep: Callable[[float], None] = time.sleep
+    connections: int = 8
+    segmented_from: int = SEGMENTED_FROM
 
     def pause(self, attempt: int, retry_after: float | None) -> None:
         """2 s, 4 s, 8 s ... unless the server said how long (Retry-After wins)."""
@@ -89,21 +90,26 @@ class FetchRun:
 
     def __init__(self, runtime, reporter, sleep=time.sleep):
         self.runtime, self.reporter = runtime, reporter
-        self.policy = Policy(runtime.retries, runtime.timeout, runtime.retry_sleep_scale, sleep)
+        self.policy = Policy(runtime.retries, runtime.timeout, runtime.retry_sleep_scale, sleep,
+                             runtime.connections, runtime.segmented_from)
         self.dead, self.cancel = DeadOrigins(), threading.Event()
         self._local, self._sessions = threading.local(), []
 
-    def fetch(self, model, locked, part: Path) -> None:
-        """`locked` (a LockedFile of `model`) from its sources into `part`, verified."""
+    def fetch(self, model, locked, part: Path) -> int:
+        """`locked` (a LockedFile of `model`) from its sources into `part`, verified;
+        returns the bytes that came over the network."""
         wanted = Wanted(model.name, model.repo, model.commit, locked.path, locked.url, locked.size, locked.sha256)
-        fetch(wanted, sources_for(wanted, self.runtime), part, session=self._session(), policy=self.policy,
-              dead=self.dead, progress=self.advance)
+        return fetch(wanted, sources_for(wanted, self.runtime), part, session=self._session(),
+                     policy=self.policy, dead=self.dead, progress=self.advance)
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, resumed: bool = False) -> None:
         """Progress, and the point where a Ctrl-C reaches the download threads."""
         if self.cancel.is_set():
             raise KeyboardInterrupt  # the partial file stays: the next run resumes it
-        self.reporter.advance(n)
+        if resumed:
+            self.reporter.resumed(n)
+        else:
+            self.reporter.advance(n)
 
     def _session(self):
         """One requests session per thread: connections are reused from file to file."""
@@ -169,20 +175,22 @@ def sources_for(wanted: Wanted, runtime) -> list[Source]:
 
 
 def fetch(wanted: Wanted, sources: list[Source], part: Path, *, session, policy: Policy,
-          dead: DeadOrigins, progress=None) -> None:
+          dead: DeadOrigins, progress=None) -> int:
     """Leave `part` holding exactly the locked bytes, from the first source that has them.
 
-    Raises the VideoCensorError that says why no source could (see `_final_error`).
-    A partial file is kept after a broken transfer, so the next run resumes it.
+    Returns the bytes that came over the network (resumed ones excluded, failed tries
+    included). Raises the VideoCensorError that says why no source could (see
+    `_final_error`). A partial file is kept after a broken transfer: the next run resumes it.
     """
     failures: list[tuple[Source, TransferFailure]] = []
+    counter = _Counter(progress)
     for source in sources:
         if source.origin in dead:
             failures.append((source, TransferFailure("unreachable", "skipped: unreachable earlier in this run")))
             continue
         try:
-            _from_source(wanted, source, part, session, policy, progress)
-            return
+            _from_source(wanted, source, part, session, policy, counter)
+            return counter.fetched
         except TransferFailure as failure:
             failures.append((source, failure))
             if failure.kind == "unreachable":
@@ -190,16 +198,16 @@ def fetch(wanted: Wanted, sources: list[Source], part: Path, *, session, policy:
     raise _final_error(wanted, failures, sources)
 
 
-def _from_source(wanted: Wanted, source: Source, part: Path, session, policy: Policy, progress) -> None:
+def _from_source(wanted: Wanted, source: Source, part: Path, session, policy: Policy, counter) -> None:
     """Network errors, 429 and 5xx: retried with backoff. Wrong bytes: once from scratch."""
     attempt, fresh_retry_left = 0, True
     while True:
         try:
-            _attempt(wanted, source, part, session, policy, progress)
+            _attempt(wanted, source, part, session, policy, counter)
             return
         except TransferFailure as failure:
             if failure.kind in ("integrity", "restart"):
-                part.unlink(missing_ok=True)
+                discard_partial(part)
             if failure.kind == "integrity" and fresh_retry_left:
                 fresh_retry_left = False
                 continue
@@ -209,62 +217,89 @@ def _from_source(wanted: Wanted, source: Source, part: Path, session, policy: Po
             attempt += 1
 
 
-def _attempt(wanted: Wanted, source: Source, part: Path, session, policy: Policy, progress) -> None:
+def downloader_for(source: Source, wanted: Wanted, part: Path, session, policy: Policy, progress):
+    """The one place a source URL becomes a pooch-protocol downloader, by its scheme.
+
+    http(s): a file of `policy.segmented_from` bytes or more goes over parallel Range
+    requests (or whenever a segmented run left its record beside `part`); others, and
+    `connections = 1`, go as one stream. New schemes plug in here.
+    """
+    if source.is_file:
+        return FileDownloader(wanted.size, progress)
+    if source.scheme == "s3":
+        from video_censor_personal.interop.s3 import S3Downloader  # the optional `s3` extra, only when used
+
+        return S3Downloader(wanted.size, policy.timeout, progress)
+    if source.scheme not in ("http", "https"):
+        raise TransferFailure("denied", f"no downloader for {source.scheme}:// URLs")
+    big = wanted.size >= policy.segmented_from
+    if big and (policy.connections > 1 or record_path(part).exists()):
+        return SegmentedDownloader(session, source, wanted.size, policy.timeout, connections=policy.connections,
+                                   policy=policy, progress=progress)
+    return ResumingDownloader(session, source, wanted.size, policy.timeout, progress)
+
+
+def _attempt(wanted: Wanted, source: Source, part: Path, session, policy: Policy, counter) -> None:
     """One try; the progress it reported is taken back if it fails (the next try re-counts)."""
-    counter = _Counter(progress)
+    counter.begin()
     try:
         if _already_complete(wanted, part, counter):
             return
-        downloader = _downloader_for(source, wanted, session, policy, counter)
+        downloader = downloader_for(source, wanted, part, session, policy, counter)
         downloader(source.url, str(part), None)
         size, actual = part.stat().st_size, downloader.hasher.hexdigest()
         if size != wanted.size or actual != wanted.sha256:
             raise TransferFailure("integrity", f"wrong bytes: sha256 {actual} ({size} bytes), expected "
-                           f"{wanted.sha256} ({wanted.size} bytes)", actual=actual)
+                                  f"{wanted.sha256} ({wanted.size} bytes)", actual=actual)
     except TransferFailure:
         counter.take_back()
         raise
 
 
-def _downloader_for(source: Source, wanted: Wanted, session, policy: Policy, counter):
-    """The one dispatch from a source's scheme to its pooch-protocol downloader."""
-    if source.url.startswith("s3://"):
-        from video_censor_personal.interop.s3 import S3Downloader  # the optional `s3` extra, only when used
-
-        return S3Downloader(wanted.size, policy.timeout, counter)
-    if source.is_file:
-        return FileDownloader(wanted.size, counter)
-    return ResumingDownloader(session, source, wanted.size, policy.timeout, counter)
-
-
 def _already_complete(wanted: Wanted, part: Path, counter) -> bool:
-    """A run killed between the last byte and the rename left a whole file: check it."""
+    """A run killed between the last byte and the rename left a whole file: check it.
+
+    With a ranges record beside it, the part's size says nothing (segments are written
+    at their offsets): the segmented downloader resumes it instead.
+    """
     try:
-        if part.stat().st_size != wanted.size:
+        if part.stat().st_size != wanted.size or record_path(part).exists():
             return False
     except FileNotFoundError:
         return False
-    if sha256_file(part, progress=counter) == wanted.sha256:
+    if sha256_file(part, progress=lambda n: counter(n, resumed=True)) == wanted.sha256:
         return True
     counter.take_back()
     return False
 
 
 class _Counter:
-    """Forwards progress and remembers how much, so a failed attempt can take it back."""
+    """Forwards progress, counts the bytes really fetched, and remembers what one attempt
+    reported so a failed attempt can take it back (the next one re-counts). Thread-safe:
+    a segmented transfer reports from several connections."""
 
     def __init__(self, progress) -> None:
-        self.progress, self.total = progress, 0
+        self.progress, self.reported, self.fetched = progress, [0, 0], 0
+        self._lock = threading.Lock()
 
-    def __call__(self, n: int) -> None:
-        self.total += n
+    def begin(self) -> None:
+        self.reported = [0, 0]
+
+    def __call__(self, n: int, resumed: bool = False) -> None:
+        with self._lock:
+            self.reported[resumed] += n
+            if not resumed:
+                self.fetched += n
         if self.progress:
-            self.progress(n)
+            self.progress(n, resumed=resumed)
 
     def take_back(self) -> None:
-        if self.progress and self.total:
-            self.progress(-self.total)
-        self.total = 0
+        fetched, resumed = self.reported
+        self.reported = [0, 0]
+        if self.progress and fetched:
+            self.progress(-fetched, resumed=True)  # taken back without touching the speed
+        if self.progress and resumed:
+            self.progress(-resumed, resumed=True)
 
 
 def _final_error(wanted: Wanted, failures: list[tuple[Source, TransferFailure]], sources) -> VideoCensorError:
