@@ -1,0 +1,68 @@
+"""`--jobs N`: N worker processes on this machine, each loading the models once for many videos.
+
+Why processes and not threads: decoding and onnxruntime release the GIL, but everything
+between them (the sampler's bookkeeping, preprocessing, merging) does not, and one process
+per core keeps both cores busy where threads queued on the GIL (benchmarks/library_bench.py).
+
+Each worker takes its share of the cores for its decoder and onnxruntime threads
+(analysis/threads.py): N workers each sized for the whole machine put N times too many
+busy threads on it. Workers start with `spawn`: the same on every platform, and a fresh
+interpreter owes nothing to the threads of the process that started it.
+
+Workers only read; the client process writes every report (library/run.py). Ctrl-C
+reaches the whole process group: the workers ignore it, the client stops them (SIGTERM,
+Pool.terminate) and exits, so a report on disk is always a whole one. With one job, or
+one video, the analysis runs in this process: no worker start-up to pay.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+from video_censor_personal.analysis import threads
+from video_censor_personal.library.work import Job, Outcome, Task, analyse
+
+_job: Job | None = None  # the run a worker process serves, set once by _start_worker
+
+
+def default_jobs() -> int:
+    """What the cores allow: one worker per usable core."""
+    return threads.usable_cores()
+
+
+class LocalRunner:
+    """Runs tasks on `jobs` processes of this machine, after the models are ready here."""
+
+    def __init__(self, jobs: int, manager=None):
+        self.jobs, self.manager = jobs, manager
+
+    def prepare(self, job: Job, names: list[str]) -> None:
+        """Check, or download with this process's progress bar, once for all workers."""
+        if self.manager is not None:
+            self.manager.ensure_ready(names, job.request.download, job.request.hint)
+
+    def run(self, job: Job, tasks: list[Task]) -> Iterator[Outcome]:
+        """Outcomes in the order the videos finish."""
+        processes = min(self.jobs, len(tasks))
+        if processes <= 1:
+            yield from (analyse(job, task) for task in tasks)
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        # Pool.__exit__ terminates the workers: on Ctrl-C, an error, or once every outcome is in.
+        with context.Pool(processes, initializer=_start_worker, initargs=(job, processes)) as pool:
+            yield from pool.imap_unordered(_analyse, tasks, chunksize=1)
+
+
+def _start_worker(job: Job, processes: int) -> None:
+    """In each worker: leave Ctrl-C to the client, take a share of the cores, remember the job."""
+    global _job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threads.share_cores(processes)
+    _job = job
+
+
+def _analyse(task: Task) -> Outcome:
+    return analyse(_job, task)
