@@ -65,7 +65,7 @@ class DaskRunner:
     def run(self, job: Job, tasks: list[Task]) -> Iterator[Outcome]:
         """Outcomes in the order the videos finish; Ctrl-C or an error cancels what is left."""
         distributed = import_distributed()
-        with distributed.Client(self.address, timeout=CONNECT_TIMEOUT, set_as_default=False) as client:
+        with distributed.Client(self.address, timeout=CONNECT_TIMEOUT) as client:
             self._wait_for_workers(client)
             futures = {client.submit(analyse_on_worker, job, task, pure=False): task for task in tasks}
             try:
