@@ -34,8 +34,9 @@ def default_jobs() -> int:
 class LocalRunner:
     """Runs tasks on `jobs` processes of this machine, after the models are ready here."""
 
-    def __init__(self, jobs: int, manager=None):
+    def __init__(self, jobs: int, manager=None, share_cores: bool = True):
         self.jobs, self.manager = jobs, manager
+        self.share_cores = share_cores  # False: each worker sized for the whole machine (the benchmark's yardstick)
 
     def prepare(self, job: Job, names: list[str]) -> None:
         """Check, or download with this process's progress bar, once for all workers."""
@@ -52,15 +53,16 @@ class LocalRunner:
 
         context = multiprocessing.get_context("spawn")
         # Pool.__exit__ terminates the workers: on Ctrl-C, an error, or once every outcome is in.
-        with context.Pool(processes, initializer=_start_worker, initargs=(job, processes)) as pool:
+        sharers = processes if self.share_cores else 1
+        with context.Pool(processes, initializer=_start_worker, initargs=(job, sharers)) as pool:
             yield from pool.imap_unordered(_analyse, tasks, chunksize=1)
 
 
-def _start_worker(job: Job, processes: int) -> None:
+def _start_worker(job: Job, sharers: int) -> None:
     """In each worker: leave Ctrl-C to the client, take a share of the cores, remember the job."""
     global _job
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threads.share_cores(processes)
+    threads.share_cores(sharers)
     _job = job
 
 
