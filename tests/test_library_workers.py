@@ -99,3 +99,14 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.parametrize("argv", [["analyze", "--help"], ["analyze", "lib/0.mp4", "-o", "one.json"]],
+                         ids=["help", "one-video"])
+def test_dask_is_imported_only_for_a_cluster(project, argv):
+    make_library(project, {"lib/0.mp4": clip_bytes(project)})
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "video_censor_personal", *argv],
+                          capture_output=True, text=True, cwd=project)
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert "video_censor_personal" in imported and not imported & {"dask", "distributed", "multiprocessing"}
