@@ -39,17 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 WIDTH, HEIGHT, RATE = 854, 480, 30
-MANIFEST = """\
-[models.tiny]
-repo = "org/tiny-nsfw"
-
-[models.tiny.analysis]
-kind = "image-classifier"
-file = "onnx/model.onnx"
-flag = ["nsfw"]
-threshold = 0.8
-input-size = 224
-"""
 STARTUP = """
 import json, sys, time
 from pathlib import Path
@@ -73,39 +62,43 @@ print(json.dumps({"cli": t1 - t0, "heavy": t2 - t1, "models": t3 - t2}))
 def make_clip(path: Path, seconds: int) -> Path:
     """854x480 H.264: every frame moves (a panning texture, a box), bright from 40 % to 60 %."""
     import av
-    import numpy as np
 
-    texture = np.random.default_rng(7).integers(0, 64, (HEIGHT + 200, WIDTH + 200), dtype=np.uint8)
-    chroma = np.full((HEIGHT // 2, WIDTH), 128, np.uint8)
+    from tests.media import _mux
+
     tmp = path.with_suffix(".part")
     with av.open(str(tmp), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=RATE)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "23"}
-        for index in range(seconds * RATE):
-            offset = index % 200
-            luma = texture[offset:offset + HEIGHT, offset // 2:offset // 2 + WIDTH].copy()
-            x, y = index * 5 % (WIDTH - 120), index * 3 % (HEIGHT - 90)
-            luma[y:y + 90, x:x + 120] = 220
-            if 0.4 <= index / (seconds * RATE) < 0.6:
-                luma = luma // 2 + 128
-            frame = av.VideoFrame.from_ndarray(np.vstack([luma, chroma]), format="yuv420p")
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        for frame in _frames(seconds * RATE):
+            _mux(container, stream, frame)
+        _mux(container, stream, None)
     tmp.replace(path)
     return path
 
 
+def _frames(count: int):
+    import av
+    import numpy as np
+
+    texture = np.random.default_rng(7).integers(0, 64, (HEIGHT + 200, WIDTH + 200), dtype=np.uint8)
+    chroma = np.full((HEIGHT // 2, WIDTH), 128, np.uint8)
+    for index in range(count):
+        offset = index % 200
+        luma = texture[offset:offset + HEIGHT, offset // 2:offset // 2 + WIDTH].copy()
+        x, y = index * 5 % (WIDTH - 120), index * 3 % (HEIGHT - 90)
+        luma[y:y + 90, x:x + 120] = 220
+        if 0.4 <= index / count < 0.6:
+            luma = luma // 2 + 128
+        frame = av.VideoFrame.from_ndarray(np.vstack([luma, chroma]), format="yuv420p")
+        frame.pts = index
+        yield frame
+
+
 def make_project(work: Path, clips: int, seconds: int) -> dict[str, str]:
     """work/{models.toml, models.lock, lib/clipNN.mp4}, the model in work/cache; the runs' environment."""
-    from tests.download_support import publish
     from tests.fakehub import FakeHub
-    from tests.tiny_models import config_json, tiny_classifier
-    from video_censor_personal.config import load_manifest, manifest_hash
-    from video_censor_personal.lockfile import Lockfile, write_lockfile
+    from tests.library_support import make_project as write_project
 
     clip = Path(tempfile.gettempdir()) / f"video-censor-library-bench-v1-480p-{seconds}s.mp4"
     if not clip.exists():
@@ -114,12 +107,9 @@ def make_project(work: Path, clips: int, seconds: int) -> dict[str, str]:
     (work / "lib").mkdir()
     for index in range(clips):
         shutil.copyfile(clip, work / "lib" / f"clip{index + 1:02}.mp4")
-    (work / "models.toml").write_text(MANIFEST, encoding="utf-8")
     env = {**os.environ, "VIDEO_CENSOR_CACHE": str(work / "cache"), "PYTHONPATH": str(ROOT / "src")}
     with FakeHub() as hub:
-        files = {"onnx/model.onnx": tiny_classifier(size=224), "config.json": config_json()}
-        locked = publish(hub, "tiny", files, repo_id="org/tiny-nsfw")
-        write_lockfile(work / "models.lock", Lockfile(manifest_hash(load_manifest(work / "models.toml")), (locked,)))
+        write_project(work, hub, size=224)
         cli(["--quiet", "--download-models"], work, env)
     return {**env, "HF_HUB_OFFLINE": "1"}
 
