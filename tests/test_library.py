@@ -166,6 +166,14 @@ def test_without_o_the_reports_go_to_stdout_one_json_document_each(project, caps
     assert sorted(videos) == ["a.mp4", "b.mp4"]
 
 
+def test_a_bar_over_the_videos_when_progress_is_on(project, capsys, clips):
+    make_library(project, {"a.mp4": clips[0], "b.mp4": clips[1]})
+    result = invoke(capsys, "--download-models", "--progress", "analyze", "a.mp4", "b.mp4", "-o", "out", "-j", "1")
+    assert result.exit_code == 0
+    assert "videos: 100%" in result.stderr and "2/2" in result.stderr
+    assert "a.mp4: 1 segment(s) to censor in 2.0 s; wrote out/a.mp4.json" in result.stderr
+
+
 def test_o_naming_an_existing_folder_takes_the_library_form_for_one_video(project, capsys, clips):
     make_library(project, {"a.mp4": clips[0]})
     (project / "out").mkdir()
@@ -185,7 +193,8 @@ def test_models_missing_stop_the_run_before_any_video_naming_the_command_that_fi
     (["a.mp4", "b.mp4", "--edl", "x.edl"], "error: --edl writes one file, so it takes one video"),
     (["a.mp4", "b.mp4", "-o", "a.mp4"], "error: -o a.mp4: with several videos, -o names a directory"),
     (["a.mp4", "--scheduler", "localhost:8786"], "error: --scheduler localhost:8786: not a Dask scheduler address"),
-], ids=["edl", "o-is-a-file", "scheduler-address"])
+    (["a.mp4", "--scheduler", "tcp://h:1", "-j", "2"], "error: --jobs and --scheduler exclude each other"),
+], ids=["edl", "o-is-a-file", "scheduler-address", "jobs-and-scheduler"])
 def test_usage_mistakes_exit_2_before_any_work(project, capsys, clips, argv, words):
     make_library(project, {"a.mp4": clips[0], "b.mp4": clips[1]})
     result = invoke(capsys, "analyze", *argv)
@@ -220,6 +229,38 @@ def test_a_path_the_worker_cannot_see_is_said_clearly(project, capsys):
     assert outcome.error.message == "cannot read video library/a.mp4: worker tcp://10.0.0.7:4000 cannot see " \
                                     "/srv/library/a.mp4"
     assert "same path on every worker" in outcome.error.hint
+
+
+def test_a_bug_met_on_one_video_is_one_failure_with_its_traceback_under_debug(project, capsys, clips, monkeypatch):
+    from video_censor_personal.analysis_pipeline import AnalysisPipeline
+
+    make_library(project, {"a.mp4": clips[0], "b.mp4": clips[1]})
+    assert invoke(capsys, "models", "download").exit_code == 0
+    real_run = AnalysisPipeline.run
+
+    def run(self, request, reporter=None):  # a planted bug: no real input reaches this branch
+        if request.video.name == "b.mp4":
+            raise ValueError("planted")
+        return real_run(self, request, reporter)
+
+    monkeypatch.setattr(AnalysisPipeline, "run", run)
+    result = invoke(capsys, "--debug", "analyze", "a.mp4", "b.mp4", "-o", "out", "-j", "1")
+    assert result.exit_code == 1 and sorted(reports_in(project / "out")) == ["a.mp4.json"]
+    assert "error: analysing b.mp4 failed: unexpected ValueError: planted" in result.stderr
+    assert "  Traceback (most recent call last):" in result.stderr
+    assert "hint: run again with --debug and report the traceback" in result.stderr
+
+
+def test_without_the_cluster_extra_scheduler_says_what_to_install(project, capsys, clips, monkeypatch):
+    import sys
+
+    make_library(project, {"a.mp4": clips[0]})
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what Python does when it is not installed
+    result = invoke(capsys, "analyze", "a.mp4", "--scheduler", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert result.error_lines == ["error: --scheduler needs dask distributed (the `cluster` extra), which is not "
+                                  "installed"]
+    assert "hint: pip install 'video-censor-personal[cluster]'" in result.stderr
 
 
 def test_messages_name_videos_as_given_not_by_the_absolute_path_workers_open(project, capsys, clips):

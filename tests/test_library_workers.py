@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.clirun import invoke, run_process
+from tests.clirun import invoke
 from tests.library_support import clip_bytes, make_library, make_project, reports_in
 from tests.media import make_not_a_video
 from video_censor_personal.analysis import threads
@@ -36,7 +36,7 @@ def test_two_workers_share_the_videos_and_write_what_one_process_writes(project,
     clips = {f"lib/{index}.mp4": clip_bytes(project, (index * 0.25, 1.5)) for index in range(6)}
     make_library(project, clips)
     make_not_a_video(project / "lib" / "broken.mp4")
-    result = run_process("analyze", "lib", "-o", "parallel", "--jobs", "2", cwd=project)
+    result = invoke(capsys, "analyze", "lib", "-o", "parallel", "--jobs", "2")  # this process, two workers
     assert result.exit_code == 2, result.stderr
     assert "error: cannot read video lib/broken.mp4: not a video file" in result.stderr
     [workers] = [line for line in result.stderr.splitlines() if line.startswith("workers: ")]

@@ -102,6 +102,9 @@ def analyze_cmd(options, videos, output, fps, edl, download_models, jobs, schedu
         if edl is not None:
             raise UsageError("--edl writes one file, so it takes one video",
                              hint="analyse the videos into -o DIR, or run analyze --edl once per video")
+        if jobs is not None and scheduler is not None:
+            raise UsageError("--jobs and --scheduler exclude each other: on a cluster, its workers do the work",
+                             hint="leave out --jobs; size the cluster with `dask worker --nworkers N --nthreads 1`")
         hint = fix_command(options, *videos, *(["-o", output] if output else []),
                            *(["--scheduler", scheduler] if scheduler else []))
         request = AnalysisRequest(Path(), fps, download, hint)
