@@ -1,6 +1,6 @@
 """A library in one command against a loop of single `analyze` processes: twenty 30 s 480p clips.
 
-    python benchmarks/library_bench.py [--clips 20] [--seconds 30] [--jobs 2] [--runs 3]
+    python benchmarks/library_bench.py [--clips 20] [--seconds 30] [--jobs 2] [--runs 3] [--only loop|threads]
 
 Yardstick: `video-censor analyze CLIP -o REPORT` once per clip, one process after the other
 (what a shell loop does). Contender: `video-censor analyze LIB -o DIR --jobs 2 --force`.
@@ -197,36 +197,48 @@ def timings(timers: list[Timer]) -> str:
     return f"wall {spread([t.wall for t in timers])} s, CPU {spread([t.cpu for t in timers])} s"
 
 
+def compare_with_loop(work: Path, env: dict[str, str], args) -> None:
+    """The headline: a loop of single processes against one library run, in pairs."""
+    pairs = [(loop_of_processes(work, env), library_run(work, env, args.jobs)) for _ in range(args.runs)]
+    loops, libraries = [p[0] for p in pairs], [p[1] for p in pairs]
+    same = all((work / "loop" / n).read_bytes() == (work / "library" / n).read_bytes()
+               for n in os.listdir(work / "loop"))
+    media = args.clips * args.seconds
+    print(f"{args.clips} clips of {args.seconds} s, {WIDTH}x{HEIGHT}; reports identical: {same}")
+    print(f"loop of single `analyze` processes: {timings(loops)}")
+    print(f"analyze LIB --jobs {args.jobs}:            {timings(libraries)} "
+          f"({media / statistics.median(t.wall for t in libraries):.0f}x real time)")
+    ratios = [loop.wall / library.wall for loop, library in pairs]
+    print(f"  speed-up: {spread(ratios)}x  (goal >= 1.6x on 2 cores)")
+    phases = startup(work, env, 5)
+    print("start-up of one process (median of 5): " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items())
+          + f"; total {sum(phases.values()):.2f} s")
+
+
+def compare_thread_sizing(work: Path, env: dict[str, str], args) -> None:
+    """Workers sized to their share of the cores against workers sized for the whole machine, in pairs."""
+    os.environ.update(env)  # the API run's workers read the same cache, offline
+    sized = [(threads_sized(work, args.jobs, True), threads_sized(work, args.jobs, False)) for _ in range(args.runs)]
+    print(f"--jobs {args.jobs}, workers sized to their share of the cores: {timings([s for s, _ in sized])}")
+    print(f"--jobs {args.jobs}, each worker sized for the whole machine:  {timings([u for _, u in sized])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=("loop", "threads"), help="run one of the two comparisons")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="video-censor-library-bench-") as directory:
         work = Path(directory)
         env = make_project(work, args.clips, args.seconds)
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} before")
-        pairs = [(loop_of_processes(work, env), library_run(work, env, args.jobs)) for _ in range(args.runs)]
-        loops, libraries = [p[0] for p in pairs], [p[1] for p in pairs]
-        same = all((work / "loop" / n).read_bytes() == (work / "library" / n).read_bytes()
-                   for n in os.listdir(work / "loop"))
-        media = args.clips * args.seconds
-        print(f"{args.clips} clips of {args.seconds} s, {WIDTH}x{HEIGHT}; reports identical: {same}")
-        print(f"loop of single `analyze` processes: {timings(loops)}")
-        print(f"analyze LIB --jobs {args.jobs}:            {timings(libraries)} "
-              f"({media / statistics.median(t.wall for t in libraries):.0f}x real time)")
-        ratios = [loop.wall / library.wall for loop, library in pairs]
-        print(f"  speed-up: {spread(ratios)}x  (goal >= 1.6x on 2 cores)")
-        phases = startup(work, env, 5)
-        print("start-up of one process (median of 5): " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items())
-              + f"; total {sum(phases.values()):.2f} s")
-        os.environ.update(env)  # the API run's workers read the same cache, offline
-        sized = [(threads_sized(work, args.jobs, True), threads_sized(work, args.jobs, False))
-                 for _ in range(args.runs)]
-        print(f"--jobs {args.jobs}, workers sized to their share of the cores: {timings([s for s, _ in sized])}")
-        print(f"--jobs {args.jobs}, each worker sized for the whole machine:  {timings([u for _, u in sized])}")
+        if args.only in (None, "loop"):
+            compare_with_loop(work, env, args)
+        if args.only in (None, "threads"):
+            compare_thread_sizing(work, env, args)
         print(f"load average after: {os.getloadavg()}")
 
 

@@ -1,12 +1,14 @@
 """`--jobs N`: N worker processes on this machine, each loading the models once for many videos.
 
-Why processes and not threads: decoding and onnxruntime release the GIL, but everything
-between them (the sampler's bookkeeping, preprocessing, merging) does not, and one process
-per core keeps both cores busy where threads queued on the GIL (benchmarks/library_bench.py).
+Processes, not threads: decoding and onnxruntime release the GIL, but everything between
+them (the sampler's bookkeeping per packet, preprocessing, merging) holds it, so threads
+of one process would queue on it; a process per worker shares nothing.
 
 Each worker takes its share of the cores for its decoder and onnxruntime threads
-(analysis/threads.py): N workers each sized for the whole machine put N times too many
-busy threads on it. Workers start with `spawn`: the same on every platform, and a fresh
+(analysis/threads.py) rather than each sizing them for the whole machine: measured with
+benchmarks/library_bench.py --only threads (2 cores, --jobs 2, 20 x 30 s 480p, load 7-11),
+5 % less CPU time for the same work and a wall time as good or better (10.97 s against
+11.40 s, median of 5). Workers start with `spawn`: the same on every platform, and a fresh
 interpreter owes nothing to the threads of the process that started it.
 
 Workers only read; the client process writes every report (library/run.py). Ctrl-C
