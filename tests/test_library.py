@@ -116,7 +116,7 @@ def test_one_bad_video_fails_alone_and_sets_the_exit_code(project, capsys, clips
     assert "error: cannot read video missing.mp4: file not found" in result.stderr
     assert "analysed 2 of 4 video(s), 2 failed" in result.stderr
     assert result.error_lines[-1] == "error: 2 of 4 video(s) failed"
-    assert "\n  lib/broken.mp4\n" in result.stderr and "Traceback" not in result.stderr
+    assert "\n  lib/broken.mp4 (exit 2)\n" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_second_run_skips_the_reports_that_are_up_to_date(project, capsys, clips):
@@ -231,10 +231,12 @@ def test_a_path_the_worker_cannot_see_is_said_clearly(project, capsys):
     assert "same path on every worker" in outcome.error.hint
 
 
-def test_a_bug_met_on_one_video_is_one_failure_with_its_traceback_under_debug(project, capsys, clips, monkeypatch):
+def test_a_bug_met_on_one_video_is_one_failure_and_the_run_exits_with_the_highest_code(project, capsys, clips,
+                                                                                     monkeypatch):
     from video_censor_personal.analysis_pipeline import AnalysisPipeline
 
     make_library(project, {"a.mp4": clips[0], "b.mp4": clips[1]})
+    make_not_a_video(project / "c.mp4")
     assert invoke(capsys, "models", "download").exit_code == 0
     real_run = AnalysisPipeline.run
 
@@ -244,8 +246,9 @@ def test_a_bug_met_on_one_video_is_one_failure_with_its_traceback_under_debug(pr
         return real_run(self, request, reporter)
 
     monkeypatch.setattr(AnalysisPipeline, "run", run)
-    result = invoke(capsys, "--debug", "analyze", "a.mp4", "b.mp4", "-o", "out", "-j", "1")
-    assert result.exit_code == 1 and sorted(reports_in(project / "out")) == ["a.mp4.json"]
+    result = invoke(capsys, "--debug", "analyze", "a.mp4", "b.mp4", "c.mp4", "-o", "out", "-j", "1")
+    assert result.exit_code == 2 and sorted(reports_in(project / "out")) == ["a.mp4.json"]
+    assert "\n  b.mp4 (exit 1)\n  c.mp4 (exit 2)\n" in result.stderr
     assert "error: analysing b.mp4 failed: unexpected ValueError: planted" in result.stderr
     assert "  Traceback (most recent call last):" in result.stderr
     assert "hint: run again with --debug and report the traceback" in result.stderr

@@ -52,12 +52,12 @@ class Summary:
         return "workers: " + ", ".join(f"{name} {count}" for name, count in sorted(self.workers.items()))
 
     def error(self) -> VideoCensorError | None:
-        """The error the run ends with: the worst failure's class, every failed video listed."""
+        """The error the run ends with: the worst failure's class, every failed video listed with its code."""
         if not self.failures:
             return None
         worst = max((error for _, error in self.failures), key=lambda error: error.exit_code)
         return type(worst)(
             f"{len(self.failures)} of {self.total} video(s) failed",
-            details=[shown for shown, _ in self.failures],
+            details=[f"{shown} (exit {error.exit_code})" for shown, error in self.failures],
             hint="each one's error is above; the other videos' reports are written",
         )
