@@ -50,23 +50,23 @@ def plan_library(job: Job, arguments: list[Path], output_dir: Path | None, force
                  summary: Summary) -> LibraryPlan:
     """Find the videos, name their reports, and leave out those whose report is up to date."""
     AnalysisPipeline(job.manifest, job.lock, None).models()  # manifest against lock: before any work
+    if output_dir is not None:
+        _check_output_dir(output_dir)
     found = find_videos(arguments)
     summary.total = len(found.videos) + len(found.problems)
     for shown, problem in found.problems:
         summary.add_failure(shown, problem)
     plan = LibraryPlan(job, output_dir, names=report_names(found.videos))
-    if output_dir is not None:
-        _check_output_dir(output_dir)
-        plan.state = ReportState(output_dir)
+    plan.state = ReportState(output_dir) if output_dir is not None else None
     fingerprint = analysis_fingerprint(job.manifest, job.lock, job.request)
     for video in found.videos:
-        if plan.state is not None and not force and plan.state.is_current(plan.names[video], video.absolute,
+        if not force and plan.state is not None and plan.state.is_current(plan.names[video], video.absolute,
                                                                           fingerprint):
             summary.skipped += 1
-            continue
-        plan.todo.append(video)
-        if video.absolute.is_file():
-            plan.facts[video] = video_facts(video.absolute, fingerprint)
+        else:
+            plan.todo.append(video)
+            if video.absolute.is_file():  # facts taken before the analysis: a change meanwhile is not trusted
+                plan.facts[video] = video_facts(video.absolute, fingerprint)
     return plan
 
 

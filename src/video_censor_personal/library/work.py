@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from video_censor_personal.analysis.report import render_json
 from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
 from video_censor_personal.config import Manifest
 from video_censor_personal.errors import MediaError, VideoCensorError
@@ -81,8 +82,6 @@ def analyse(job: Job, task: Task, worker: str = "", cannot_see_hint: str | None 
         return Outcome(task.index, error=_shown(error, task), worker=worker)
     except Exception as error:  # a bug: one video fails, its message says what to report
         return Outcome(task.index, error=unexpected(task, error, job.debug), worker=worker)
-    from video_censor_personal.analysis.report import render_json
-
     report = replace(report, video=task.shown)
     return Outcome(task.index, render_json(report), report.duration, len(report.segments), worker=worker)
 
