@@ -41,7 +41,7 @@ def cluster(tmp_path_factory):
         for name, cache in zip(("w1", "w2"), caches, strict=True):
             env = {"VIDEO_CENSOR_CACHE": str(cache), "HF_HOME": str(root / f"hf-{name}")}
             processes.append(_start(["worker", "--scheduler-file", str(scheduler_file), "--name", name,
-                                     "--nthreads", "1", "--no-dashboard", "--local-directory",
+                                     "--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory",
                                      str(root / f"dask-{name}")], root / f"{name}.log", env))
         with distributed.Client(scheduler_file=str(scheduler_file), timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
