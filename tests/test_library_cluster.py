@@ -48,10 +48,7 @@ def cluster(tmp_path_factory):
             address = client.scheduler.address
         yield address, caches, hub
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        _stop(processes)
         hub.stop()
 
 
@@ -88,6 +85,18 @@ def _fetches(hub, path: str) -> int:
     """Successful downloads of one locked file (hub redirect to the CDN counted once)."""
     return sum(1 for r in hub.requests if r.method == "GET" and r.path.endswith("/" + path)
                and r.status in (200, 206) and r.origin == ("cdn" if len(MODEL_FILES[path]) >= 64 else "hub"))
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM (a graceful close), then SIGKILL for one that takes more than 10 s."""
+    for process in reversed(processes):
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _start(arguments: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:

@@ -12,14 +12,17 @@ benchmarks/library_bench.py --only threads (2 cores, --jobs 2, 20 x 30 s 480p, l
 interpreter owes nothing to the threads of the process that started it.
 
 Workers only read; the client process writes every report (library/run.py). Ctrl-C
-reaches the whole process group: the workers ignore it, the client stops them (SIGTERM,
+reaches the whole process group: the workers ignore it (from their first instruction on:
+they are started with SIGINT ignored, which exec keeps), the client stops them (SIGTERM,
 Pool.terminate) and exits, so a report on disk is always a whole one. With one job, or
 one video, the analysis runs in this process: no worker start-up to pay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 from video_censor_personal.analysis import threads
@@ -54,10 +57,25 @@ class LocalRunner:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        # Pool.__exit__ terminates the workers: on Ctrl-C, an error, or once every outcome is in.
         sharers = processes if self.share_cores else 1
-        with context.Pool(processes, initializer=_start_worker, initargs=(job, sharers)) as pool:
+        with _ctrl_c_ignored():  # inherited through exec: a Ctrl-C while a worker imports stays the client's
+            pool = context.Pool(processes, initializer=_start_worker, initargs=(job, sharers))
+        # Pool.__exit__ terminates the workers: on Ctrl-C, an error, or once every outcome is in.
+        with pool:
             yield from pool.imap_unordered(_analyse, tasks, chunksize=1)
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored():
+    """SIGINT ignored while the workers are started (only the main thread may change it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start_worker(job: Job, sharers: int) -> None:
