@@ -6,9 +6,9 @@ of one process would queue on it; a process per worker shares nothing.
 
 Each worker takes its share of the cores for its decoder and onnxruntime threads
 (analysis/threads.py) rather than each sizing them for the whole machine: measured with
-benchmarks/library_bench.py --only threads (2 cores, --jobs 2, 20 x 30 s 480p, load 7-11),
-5 % less CPU time for the same work and a wall time as good or better (10.97 s against
-11.40 s, median of 5). Workers start with `spawn`: the same on every platform, and a fresh
+benchmarks/library_bench.py --only threads (2 cores, --jobs 2, 20 x 30 s 480p, a busy
+machine), 3 to 5 % less CPU time for the same work and a wall time as good or better
+(docs/library.md has the figures). Workers start with `spawn`: the same on every platform, and a fresh
 interpreter owes nothing to the threads of the process that started it.
 
 Workers only read; the client process writes every report (library/run.py). Ctrl-C
