@@ -82,13 +82,15 @@ def is_library(videos: tuple[Path, ...], output: Path | None, jobs: int | None, 
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1000), default=2.0, show_default=True,
               help="Frames sampled per second of video.")
 @click.option("--edl", type=click.Path(dir_okay=False, path_type=Path), help="Also write an EDL skip list (one video).")
+@click.option("--pad", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds added to both sides of every segment.")
 @click.option("--download-models", is_flag=True, help="Download missing models first, then analyse.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
               help="Worker processes for several videos [default: one per core].")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Analyse on this Dask cluster (the `cluster` extra).")
 @click.option("--force", is_flag=True, help="Analyse again the videos whose report in -o DIR is up to date.")
 @click.pass_obj
-def analyze_cmd(options, videos, output, fps, edl, download_models, jobs, scheduler, force):
+def analyze_cmd(options, videos, output, fps, edl, pad, download_models, jobs, scheduler, force):
     """Analyse each VIDEO (files, or folders searched for videos) with every model that has an analysis table.
 
     One video: the JSON report goes to stdout or -o REPORT.json. Several: one report each, in -o DIR.
@@ -107,11 +109,12 @@ def analyze_cmd(options, videos, output, fps, edl, download_models, jobs, schedu
                              hint="leave out --jobs; size the cluster with `dask worker --nworkers N --nthreads 1`")
         hint = fix_command(options, *videos, *(["-o", output] if output else []),
                            *(["--scheduler", scheduler] if scheduler else []))
-        request = AnalysisRequest(Path(), fps, download, hint)
+        request = AnalysisRequest(Path(), fps, download, hint, pad=pad)
         run_library_command(options, videos, output, request, jobs, scheduler, force)
         return
     [video] = videos
-    analyse_one(options, video, output, edl, AnalysisRequest(video, fps, download, fix_command(options, video)))
+    analyse_one(options, video, output, edl,
+                AnalysisRequest(video, fps, download, fix_command(options, video), pad=pad))
 
 
 def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
