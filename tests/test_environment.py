@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.clirun import invoke
 from video_censor_personal.config import Settings
 from video_censor_personal.environment import build_runtime, read_token
@@ -74,3 +76,107 @@ def test_debug_adds_a_traceback_but_keeps_the_error_line_and_exit_code(tmp_path,
     assert plain.exit_code == debug.exit_code == 2
     assert "Traceback" not in plain.stderr and "Traceback (most recent call last)" in debug.stderr
     assert debug.error_lines == plain.error_lines
+
+
+# ---------------------------------------------------------------- URLs are checked before any work (issue 10.6)
+
+
+def _project_with_a_missing_file(tmp_path: Path, url: str) -> None:
+    """models.lock with one file at `url`, not cached: a download would have to fetch it."""
+    from video_censor_personal.lockfile import LockedFile, LockedModel, Lockfile, write_lockfile
+
+    locked = LockedFile("a.json", url, 2, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+    model = LockedModel("a", "org/a", "main", ("*",), (), "0" * 40, (locked,))
+    write_lockfile(tmp_path / "models.lock", Lockfile("sha256:" + "0" * 64, (model,)))
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words", "hint"),
+    [
+        (["--mirror", "/tmp/export"], {}, "--mirror '/tmp/export' is not an http(s)://, file:/// or s3:// URL",
+         "hint: did you mean file:///tmp/export?"),
+        (["--offline", "--mirror", "/tmp/export"], {}, "--mirror '/tmp/export' is not", "file:///tmp/export"),
+        ([], {"VIDEO_CENSOR_MIRRORS": "https://ok.example/{sha256} /tmp/export"},
+         "VIDEO_CENSOR_MIRRORS '/tmp/export' is not", "hint: did you mean file:///tmp/export?"),
+        (["--offline"], {"VIDEO_CENSOR_MIRRORS": "/tmp/export"}, "VIDEO_CENSOR_MIRRORS '/tmp/export'", "file:///"),
+        (["--mirror", "file:relative/dir"], {}, "is not an absolute file:/// URL", "/relative/dir?"),
+        (["--mirror", "ftp://host/export"], {}, "'ftp://host/export' is not an http(s)://",
+         "hint: write a mirror as https://HOST/..., file:///ABS/PATH or s3://BUCKET/PREFIX"),
+        ([], {"HF_ENDPOINT": "127.0.0.1:8000"}, "HF_ENDPOINT '127.0.0.1:8000' is not an absolute http(s):// URL",
+         "hint: did you mean http://127.0.0.1:8000?"),
+    ],
+)
+def test_a_mirror_or_endpoint_that_is_no_url_exits_2_before_any_request(
+        fake_hub, tmp_path, monkeypatch, capsys, argv, env, words, hint):
+    monkeypatch.chdir(tmp_path)
+    _project_with_a_missing_file(tmp_path, f"{fake_hub.url}/org/a/resolve/{'0' * 40}/a.json")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = invoke(capsys, *argv, "--download-models")
+    assert result.exit_code == 2, result.stderr
+    assert words in result.error_lines[0]
+    assert hint in result.stderr
+    assert fake_hub.requests == []  # refused at once: nothing was tried, nothing retried
+    assert not (tmp_path / "cache").exists()
+
+
+def test_an_endpoint_that_is_no_url_stops_lock_before_the_hub(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", "localhost:8000")
+    (tmp_path / "models.toml").write_text('[models.a]\nrepo = "org/a"\n')
+    result = invoke(capsys, "models", "lock")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: HF_ENDPOINT 'localhost:8000' is not an absolute http(s):// URL",
+        "hint: did you mean http://localhost:8000?",
+    ]
+
+
+def test_good_mirrors_of_every_scheme_are_kept_in_order(tmp_path):
+    env = {"VIDEO_CENSOR_MIRRORS": "s3://bucket/prefix file://localhost/srv/m", "VIDEO_CENSOR_CACHE": str(tmp_path)}
+    runtime = build_runtime(Settings(), cli_mirrors=("file:///srv/export",), environ=env)
+    assert runtime.mirrors == ("file:///srv/export", "s3://bucket/prefix", "file://localhost/srv/m")
+
+
+# ---------------------------------------------------------------- paths the system refuses (issue 10.7)
+
+
+@pytest.mark.parametrize("where", ["env", "option"])
+def test_a_cache_directory_name_too_long_is_named(tmp_path, monkeypatch, capsys, where):
+    monkeypatch.chdir(tmp_path)
+    _project_with_a_missing_file(tmp_path, "https://huggingface.co/org/a/resolve/x/a.json")
+    long_dir = str(tmp_path / ("c" * 300))
+    if where == "env":
+        monkeypatch.setenv("VIDEO_CENSOR_CACHE", long_dir)
+        result = invoke(capsys, "models", "status")
+    else:
+        result = invoke(capsys, "--cache-dir", long_dir, "models", "status")
+    assert result.exit_code == 2
+    source = "VIDEO_CENSOR_CACHE" if where == "env" else "--cache-dir"
+    assert result.error_lines == [
+        f"error: {source}: a directory name in the cache path is longer than 255 bytes (300)"]
+    assert "unexpected" not in result.stderr
+
+
+def test_a_path_the_system_refuses_is_bad_input_not_a_bug(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    result = invoke(capsys, "--lockfile", "a-file/models.lock", "models", "status")
+    assert result.exit_code == 2
+    assert result.error_lines == ["error: a-file/models.lock: Not a directory"]
+    assert "unexpected" not in result.stderr
+
+
+def test_a_nonsense_retry_sleep_scale_is_ignored(tmp_path):
+    env = {"VIDEO_CENSOR_RETRY_SLEEP_SCALE": "fast", "VIDEO_CENSOR_CACHE": str(tmp_path)}
+    assert build_runtime(Settings(), environ=env).retry_sleep_scale == 1.0
+
+
+def test_a_mirror_host_that_does_not_resolve_is_named_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _project_with_a_missing_file(tmp_path, f"http://127.0.0.1:9/org/a/resolve/{'0' * 40}/a.json")
+    result = invoke(capsys, "--mirror", "http://no-such-mirror.invalid/{sha256}", "--download-models")
+    assert result.exit_code == 3
+    assert "  http://no-such-mirror.invalid/44136fa3" in result.stderr
+    assert "cannot resolve no-such-mirror.invalid" in result.stderr
+    assert "cannot connect to http://127.0.0.1:9" in result.stderr  # a refused one is still said so

@@ -68,11 +68,41 @@ def tamper(tmp_path, old: str, new: str):
         (f'commit = "{COMMIT}"', 'commit = "main"', "is not a 40-hex commit"),
         ("manifest-hash", "manifest-hsh", "missing or invalid manifest-hash"),
         ('[[models]]\nname = "alpha"', '[[models]]\nname = "alpha"\n= broken', "not valid TOML"),
+        # issue 10: lock-version is exactly the integer 1
+        ("lock-version = 1", "lock-version = 0", "unknown lock-version (0)"),
+        ("lock-version = 1", 'lock-version = "1"', "unknown lock-version ('1')"),
+        ("lock-version = 1", "lock-version = 1.0", "unknown lock-version (1.0)"),
+        ("lock-version = 1", "lock-version = true", "unknown lock-version (True)"),
+        ("lock-version = 1\n", "", "unknown lock-version (missing)"),
+        # a duplicate key is a TOML error with its line (tomlkit raised KeyAlreadyPresent)
+        ('name = "alpha"', 'name = "alpha"\nname = "beta"', "models.lock:8: not valid TOML: Cannot overwrite"),
+        ("size = 10", "size = 10.5", "size must be an integer >= 0"),
+        # names and repos become cache directories and mirror paths: nothing may escape
+        ('name = "alpha"', 'name = "../../evil"', "'../../evil' is not a model name"),
+        ('repo = "org/x"', 'repo = "../../x"', "repo '../../x' is not an org/name repo id"),
+        ('url = "https://', 'url = "https:/', "is not an http(s) URL"),
+        (f'sha256 = "{SHA}"', f'sha256 = "{SHA}\\n"', "sha256 must be 64 lowercase hex"),
     ],
 )
 def test_tampered_lock_is_refused(tmp_path, old, new, words):
     with pytest.raises(LockfileError, match=words.replace("(", r"\(").replace(")", r"\)")):
         read_lockfile(tamper(tmp_path, old, new))
+
+
+@pytest.mark.parametrize("version", ["0", '"1"', "1.0", "true"])
+def test_an_unknown_lock_version_exits_2_for_downloads(tmp_path, monkeypatch, capsys, version):
+    monkeypatch.chdir(tmp_path)
+    tamper(tmp_path, "lock-version = 1", f"lock-version = {version}")
+    result = invoke(capsys, "--download-models")
+    assert result.exit_code == 2
+    assert "unknown lock-version" in result.error_lines[0]
+    assert "hint: run `video-censor models lock`" in result.stderr
+
+
+def test_a_byte_order_mark_in_the_lock_is_accepted(tmp_path):
+    path = tmp_path / "models.lock"
+    path.write_bytes(b"\xef\xbb\xbf" + render_lockfile(sample_lock()).encode())
+    assert read_lockfile(path).names == ["alpha", "zeta"]
 
 
 def test_tampered_lock_exits_2_on_the_command_line(tmp_path, monkeypatch, capsys):

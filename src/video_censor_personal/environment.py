@@ -4,6 +4,9 @@ Precedence (DESIGN.md): command-line option, environment variable, `[settings]`,
 Mirrors are the exception: they add up, in the order --mirror, VIDEO_CENSOR_MIRRORS,
 [settings] mirrors, after the primary URL.
 
+Endpoint and mirror URLs from the command line and the environment are checked here, before
+any work (urls.py); those of `[settings]` were checked with models.toml's line.
+
 The token is read here (HF_TOKEN, else the token file huggingface_hub writes) without
 importing huggingface_hub, which costs 0.3 s of start-up.
 """
@@ -16,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from video_censor_personal.config import DEFAULT_ENDPOINT, Settings
+from video_censor_personal.errors import UsageError
+from video_censor_personal.urls import endpoint_problem, mirror_problem, url_hint
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_RETRIES = 3
 DEFAULT_JOBS = 4
 _TRUE = {"1", "true", "yes", "on"}
+NAME_MAX = 255  # bytes per path component on every common filesystem
 
 
 @dataclass(frozen=True)
@@ -48,26 +54,67 @@ def build_runtime(
     environ: Mapping[str, str] | None = None,
 ) -> Runtime:
     env = os.environ if environ is None else environ
-    override = env.get("HF_ENDPOINT") or settings.endpoint
+    override = _checked_endpoint(env.get("HF_ENDPOINT")) or settings.endpoint
+    mirrors = _checked_mirrors(cli_mirrors, "--mirror") + _checked_mirrors(
+        tuple(env.get("VIDEO_CENSOR_MIRRORS", "").split()), "VIDEO_CENSOR_MIRRORS")
     return Runtime(
         endpoint=(override or DEFAULT_ENDPOINT).rstrip("/"),
         endpoint_override=override.rstrip("/") if override else None,
-        mirrors=tuple(cli_mirrors) + tuple(env.get("VIDEO_CENSOR_MIRRORS", "").split())
-        + settings.mirrors,
+        mirrors=mirrors + settings.mirrors,
         timeout=settings.timeout or DEFAULT_TIMEOUT,
         retries=DEFAULT_RETRIES if settings.retries is None else settings.retries,
         jobs=settings.jobs or DEFAULT_JOBS,
         offline=cli_offline or env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
-        cache_dir=cli_cache_dir or cache_dir_from(env),
+        cache_dir=_checked_cache_dir(cli_cache_dir, "--cache-dir") or cache_dir_from(env),
         token=read_token(env),
-        # Test knob: VIDEO_CENSOR_RETRY_SLEEP_SCALE=0 removes backoff sleeps from test runs.
-        retry_sleep_scale=float(env.get("VIDEO_CENSOR_RETRY_SLEEP_SCALE", "1")),
+        retry_sleep_scale=_sleep_scale(env),
     )
+
+
+def _checked_endpoint(value: str | None) -> str | None:
+    """HF_ENDPOINT, refused at once when it is no http(s) URL (it was retried for 15 s)."""
+    if not value:
+        return None
+    problem = endpoint_problem(value)
+    if problem:
+        raise UsageError(f"HF_ENDPOINT {value!r} {problem}", hint=url_hint(value, endpoint=True))
+    return value
+
+
+def _checked_mirrors(values: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """Mirrors that are no URL are a mistake to report, not a source to skip (or retry)."""
+    for value in values:
+        problem = mirror_problem(value)
+        if problem:
+            raise UsageError(f"{source} {value!r} {problem}", hint=url_hint(value))
+    return tuple(values)
+
+
+def _sleep_scale(env: Mapping[str, str]) -> float:
+    """Test knob: VIDEO_CENSOR_RETRY_SLEEP_SCALE=0 removes backoff sleeps from test runs."""
+    try:
+        scale = float(env.get("VIDEO_CENSOR_RETRY_SLEEP_SCALE", "1"))
+    except ValueError:
+        return 1.0
+    return scale if 0 <= scale < float("inf") else 1.0
+
+
+def _checked_cache_dir(path: Path | None, source: str) -> Path | None:
+    """A path no filesystem can hold is refused by name (it ended in "unexpected OSError")."""
+    if path is None:
+        return None
+    path = path.expanduser()
+    too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
+    if too_long:
+        size = len(os.fsencode(too_long[0]))
+        raise UsageError(f"{source}: a directory name in the cache path is longer than {NAME_MAX} bytes ({size})",
+                         details=[too_long[0][:40] + "..."], hint="choose a shorter cache directory")
+    return path
 
 
 def cache_dir_from(env: Mapping[str, str]) -> Path:
     if env.get("VIDEO_CENSOR_CACHE"):
-        return Path(env["VIDEO_CENSOR_CACHE"]).expanduser()
+        return _checked_cache_dir(Path(env["VIDEO_CENSOR_CACHE"]), "VIDEO_CENSOR_CACHE")
     import platformdirs  # only when no cache dir is given
 
     return Path(platformdirs.user_cache_dir("video-censor"))

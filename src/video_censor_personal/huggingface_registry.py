@@ -6,13 +6,16 @@ SHA256-check what it downloads. The one download made here is of small non-LFS f
 lock time, which the Hub identifies only by git blob sha1: we hash them ourselves.
 
 Importing huggingface_hub costs ~0.3 s, so it is imported only when a registry is made.
-Every call is retried on network errors, 429 and 5xx with the run's backoff policy; a Hub
+Every call is retried on network errors, 429 and 5xx with the run's backoff policy, each
+retry said aloud (`retrying in N s (reason)`, logged for the CLI to print); what cannot
+get better is not retried: a host name that does not resolve, a 4xx other than 429. A Hub
 error never leaves this module as anything but a VideoCensorError.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,6 +30,7 @@ from video_censor_personal.paths import is_safe_relative_path
 T = TypeVar("T")
 CHUNK = 1 << 20
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,9 @@ class HubRegistry:
                                                 bool(self.runtime.token))
                 if retry_after is None or attempt >= self.runtime.retries:
                     raise error from None
-                time.sleep(min(retry_after, 60) * self.runtime.retry_sleep_scale if retry_after
-                           else 2 ** (attempt + 1) * self.runtime.retry_sleep_scale)
+                delay = min(retry_after, 60) if retry_after else 2 ** (attempt + 1)
+                log.warning("retrying in %g s (%s)", delay, _reason(exc))
+                time.sleep(delay * self.runtime.retry_sleep_scale)
                 attempt += 1
 
 
@@ -225,13 +230,48 @@ def _translate(exc: Exception, repo: str, revision: str | None, path: str | None
                                hint="remove it from models.toml or pick another model"), None
     status = _status_of(exc)
     where = f"{at}, file {path!r}" if path else at
+    host = _unresolved_host(exc, endpoint)
+    if host is not None:  # no retry makes a wrong host name resolve
+        return NetworkError(f"{where}: cannot resolve {host} (the host of {endpoint})",
+                            hint="check the host name in HF_ENDPOINT or [settings] endpoint, and the DNS"), None
     if status is not None and status not in _RETRYABLE_STATUS:
         error_class = UsageError if status < 500 else NetworkError
         return error_class(f"{where}: the Hub answered HTTP {status}",
                            hint=f"check that {endpoint} is a Hugging Face Hub (HF_ENDPOINT)"), None
-    reason = f"HTTP {status}" if status else type(exc).__name__
-    message = f"{where}: cannot get an answer from {endpoint} ({reason})"
+    message = f"{where}: cannot get an answer from {endpoint} ({_reason(exc)})"
     return NetworkError(message, hint="check the network or HF_ENDPOINT, then try again"), _retry_after(exc)
+
+
+def _causes(exc: BaseException):
+    """`exc` and what it was raised from (httpx wraps the socket error twice)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _unresolved_host(exc: Exception, endpoint: str) -> str | None:
+    """The endpoint's host when the failure is a DNS lookup that found nothing."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if any(isinstance(cause, socket.gaierror) for cause in _causes(exc)):
+        return urlsplit(endpoint).hostname or endpoint
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    """Why a Hub request failed, in a few words: `HTTP 503`, `connection refused`, `timed out`."""
+    status = _status_of(exc)
+    if status:
+        return f"HTTP {status}"
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__:
+            return "timed out"
+    return type(exc).__name__
 
 
 def _status_of(exc: Exception) -> int | None:

@@ -7,6 +7,8 @@ the exit code of its class (errors.py), with no traceback unless --debug.
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +17,7 @@ import click
 
 from video_censor_personal import __version__
 from video_censor_personal.environment import debug_enabled, read_token
-from video_censor_personal.errors import VideoCensorError
+from video_censor_personal.errors import DiskSpaceError, ManifestError, NetworkError, UsageError, VideoCensorError
 
 
 @dataclass
@@ -72,6 +74,7 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
         mirrors=tuple(mirrors),
         download_models=download_models,
     )
+    _say_core_notes(quiet=progress is False)
     if ctx.invoked_subcommand is None:
         if not download_models:
             click.echo(ctx.get_help())
@@ -95,6 +98,28 @@ def models(ctx, manifest, lockfile):
     _, lockfile_path = locate_project(manifest_path, given_lock, options.search_start)
     ctx.obj = replace(options, manifest_path=manifest_path, lockfile_path=lockfile_path,
                       lockfile_given=given_lock is not None)
+
+
+class _EchoHandler(logging.Handler):
+    """Notes the core logs (`retrying in 2 s (connection refused)`) as plain stderr lines.
+
+    click.echo looks sys.stderr up at each call, so output lands wherever stderr is now.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(redact(record.getMessage()), err=True)
+
+
+_NOTES = _EchoHandler()
+
+
+def _say_core_notes(quiet: bool) -> None:
+    """Print the core's notes on stderr, except with --quiet (one handler, however often called)."""
+    logger = logging.getLogger("video_censor_personal")
+    logger.propagate = False
+    if _NOTES not in logger.handlers:
+        logger.addHandler(_NOTES)
+    logger.setLevel(logging.ERROR if quiet else logging.INFO)
 
 
 def _register_commands() -> None:
@@ -187,9 +212,34 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # a bug: say so in one line, traceback only with --debug
+    except Exception as exc:
         _print_traceback(debug)
+        error = _known_error(exc)
+        if error is not None:
+            report_error(error)
+            sys.exit(error.exit_code)
+        # a bug: say so in one line, traceback only with --debug
         click.echo(redact(f"error: unexpected {type(exc).__name__}: {exc}"), err=True)
         click.echo("hint: run again with --debug and report the traceback", err=True)
         sys.exit(1)
     sys.exit(0)
+
+
+def _known_error(exc: Exception) -> VideoCensorError | None:
+    """What the user's system or files did, in our terms (None: a bug of ours).
+
+    A path the system refuses (too long, not a directory, no permission, read-only) is bad
+    input (2), a full disk is 4, and a TOML document that tomlkit cannot edit is a
+    models.toml error (2): none of them is "unexpected".
+    """
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return NetworkError(f"network error: {exc.strerror or exc}", hint="check the network and run it again")
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskSpaceError(f"{where}no space left on the device", hint="free some space and run it again")
+        return UsageError(f"{where}{exc.strerror or exc}",
+                          hint="check the path (its length, its directories, its permissions)")
+    if type(exc).__module__.startswith("tomlkit"):
+        return ManifestError(f"models.toml: TOML error: {exc}", hint="fix models.toml, then run it again")
+    return None

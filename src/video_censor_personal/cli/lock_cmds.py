@@ -17,7 +17,6 @@ from video_censor_personal.locking import (
     read_previous_lock,
     resolve,
 )
-from video_censor_personal.manifest_edit import serialised
 from video_censor_personal.progress import format_size
 
 
@@ -40,6 +39,8 @@ def lock(options, upgrade_all, upgrade_names, strict, check, dry_run):
         check_lock(require_manifest(options), _read_existing(options.lockfile_path), options.lockfile_path)
         click.echo(f"{options.lockfile_path} is up to date with {options.manifest_path}", err=True)
         return
+    from video_censor_personal.manifest_edit import serialised  # here: it imports tomlkit, which a no-op skips
+
     with serialised(options.manifest_path):  # no `models add` may slip in between read and write
         _lock(options, mode, Upgrade(upgrade_all, frozenset(upgrade_names)), strict)
 

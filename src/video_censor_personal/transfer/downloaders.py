@@ -167,7 +167,7 @@ class ResumingDownloader:
             )
         except requests.ConnectionError as exc:
             if _refused(exc):
-                raise TransferFailure("unreachable", f"cannot connect to {origin_of(url)}") from None
+                raise TransferFailure("unreachable", _unreachable(exc, url)) from None
             raise TransferFailure("network", f"connection failed: {type(exc).__name__}", retry=True) from None
         except requests.RequestException as exc:
             raise TransferFailure("network", f"request failed: {type(exc).__name__}", retry=True) from None
@@ -325,6 +325,16 @@ def _retry_after(response) -> float | None:
         except (TypeError, ValueError):
             return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _unreachable(exc: Exception, url: str) -> str:
+    """`cannot resolve HOST` for a name that does not resolve, else `cannot connect to ORIGIN`."""
+    import urllib3
+
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return f"cannot resolve {urlsplit(url).hostname}"
+    return f"cannot connect to {origin_of(url)}"
 
 
 def _refused(exc: Exception) -> bool:
