@@ -190,14 +190,17 @@ def test_models_missing_stop_the_run_before_any_video_naming_the_command_that_fi
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["a.mp4", "b.mp4", "--edl", "x.edl"], "error: --edl writes one file, so it takes one video"),
-    (["a.mp4", "b.mp4", "-o", "a.mp4"], "error: -o a.mp4: with several videos, -o names a directory"),
-    (["a.mp4", "--scheduler", "localhost:8786"], "error: --scheduler localhost:8786: not a Dask scheduler address"),
-    (["a.mp4", "--scheduler", "tcp://h:1", "-j", "2"], "error: --jobs and --scheduler exclude each other"),
-], ids=["edl", "o-is-a-file", "scheduler-address", "jobs-and-scheduler"])
+    (["analyze", "a.mp4", "b.mp4", "--edl", "x.edl"], "error: --edl writes one file, so it takes one video"),
+    (["analyze", "a.mp4", "b.mp4", "-o", "a.mp4"], "error: -o a.mp4: with several videos, -o names a directory"),
+    (["analyze", "a.mp4", "--scheduler", "localhost:8786"],
+     "error: --scheduler localhost:8786: not a Dask scheduler address"),
+    (["analyze", "a.mp4", "--scheduler", "tcp://h:1", "-j", "2"], "error: --jobs and --scheduler exclude each other"),
+    (["--mirror", "models/", "analyze", "a.mp4", "--scheduler", "tcp://127.0.0.1:1"],
+     "error: --mirror 'models/' is not an http(s)://"),  # checked by the client, not by each worker
+], ids=["edl", "o-is-a-file", "scheduler-address", "jobs-and-scheduler", "mirror-on-a-cluster"])
 def test_usage_mistakes_exit_2_before_any_work(project, capsys, clips, argv, words):
     make_library(project, {"a.mp4": clips[0], "b.mp4": clips[1]})
-    result = invoke(capsys, "analyze", *argv)
+    result = invoke(capsys, *argv)
     assert result.exit_code == 2 and len(result.error_lines) == 1
     assert result.error_lines[0].startswith(words) and "hint:" in result.stderr
     assert not (project / "x.edl").exists() and (project / "a.mp4").read_bytes() == clips[0]

@@ -49,6 +49,7 @@ def run_library_command(options, videos, output: Path | None, request, jobs: int
 
 def make_runner(options, manifest, lock, jobs: int | None, scheduler: str | None):
     """A Dask cluster, or local workers (the models made ready here first, with a progress bar)."""
+    runtime = load_runtime(options, manifest)  # --mirror and the rest checked here, before any work
     if scheduler is not None:
         from video_censor_personal.library.dask_runner import DaskRunner
 
@@ -57,8 +58,7 @@ def make_runner(options, manifest, lock, jobs: int | None, scheduler: str | None
     from video_censor_personal.library.local_runner import LocalRunner, default_jobs
     from video_censor_personal.model_manager import ModelManager
 
-    manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    return LocalRunner(jobs or default_jobs(), manager)
+    return LocalRunner(jobs or default_jobs(), ModelManager(lock, runtime, make_reporter(options)))
 
 
 class OutcomePrinter:
