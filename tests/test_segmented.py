@@ -181,7 +181,7 @@ def test_an_expired_signed_url_during_resume_is_resolved_again_once(fake_hub, mo
     part = interrupted_part(fake_hub, model, session, tmp_path, at=2 * MIB)
     fake_hub.clear_requests()
     fake_hub.url_ttl = 1  # whole seconds: a URL expires within a second of being issued
-    fake_hub.cdn_rate = 2 * MIB
+    fake_hub.cdn_rate = MIB  # three rounds of 1 MiB segments on 2 connections: the last starts after expiry
     run(model, part, session, connections=2)
     assert part.read_bytes() == DATA
     expired = [r for r in cdn_gets(fake_hub) if r.status == 403]

@@ -60,6 +60,7 @@ class AnalysisPipeline:
 
     def __init__(self, manifest: Manifest, lock: Lockfile, manager):
         self.manifest, self.lock, self.manager = manifest, lock, manager
+        self._detectors: list | None = None
 
     def models(self) -> list[ModelSpec]:
         """Every model with an analysis table, checked against the lock (no I/O)."""
@@ -89,15 +90,26 @@ class AnalysisPipeline:
                 hint=f"check file in [models.{model.name}.analysis] and include, then {LOCK_HINT}",
             )
 
+    def prepare(self, download: bool = False, hint: str = "") -> list:
+        """The models made ready and loaded, once: every later video of this pipeline reuses them.
+
+        A library run (library/) analyses many videos per process; loading the models is
+        most of a process's start-up, so it is paid once per worker, not once per video.
+        """
+        if self._detectors is None:
+            from video_censor_personal.analysis.detectors import load_detectors
+
+            models = self.models()
+            directories = self.manager.ensure_ready([m.name for m in models], download, hint)
+            self._detectors = load_detectors(models, directories)
+        return self._detectors
+
     def run(self, request: AnalysisRequest, reporter: PositionReporter | None = None) -> Report:
         """Check, prepare, then decode and detect; returns the report."""
-        from video_censor_personal.analysis.detectors import load_detectors
-
         reporter = reporter or PositionReporter()
         models = self.models()
         info = frames.probe(request.video)
-        directories = self.manager.ensure_ready([m.name for m in models], request.download, request.hint)
-        detectors = load_detectors(models, directories)
+        detectors = self.prepare(request.download, request.hint)
         sampler = frames.FrameSampler(request.video, request.fps, reporter.update)
         reporter.start(info.duration)
         try:

@@ -24,12 +24,12 @@ av and numpy are imported inside functions: the CLI imports this module lazily a
 from __future__ import annotations
 
 import bisect
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from video_censor_personal.analysis import threads
 from video_censor_personal.errors import MediaError
 
 # How many recent packet timestamps to remember for "the previous frame" (enough for any
@@ -183,7 +183,7 @@ class FrameSampler:
             # FFmpeg's default (one frame thread per core) leaves cores idle while frames wait
             # on their references; three per core kept both busy here: 720p H.264, 60 s,
             # 3.1 s -> 2.4 s of decoding (benchmarks/analysis_bench.py).
-            stream.thread_count = 3 * (os.cpu_count() or 1)
+            stream.thread_count = 3 * threads.cores()
             yield from self._samples(container, stream, _Clock(self.fps, stream))
 
     def _samples(self, container, stream, clock: _Clock) -> Iterator[Sample]:

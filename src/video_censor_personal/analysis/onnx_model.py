@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from video_censor_personal.analysis import threads
 from video_censor_personal.analysis.preprocess import Preprocessing
 from video_censor_personal.config import AnalysisSpec, ModelSpec
 from video_censor_personal.errors import UsageError
@@ -35,6 +36,7 @@ def open_session(name: str, path: Path, kind: str):
     # Idle worker threads would spin-wait for the next batch, taking the CPU the decoder
     # runs on meanwhile (detectors and decoding overlap, see analysis_pipeline.detect).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = threads.onnxruntime_threads()  # a library worker's share of the cores
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own unexported exception types

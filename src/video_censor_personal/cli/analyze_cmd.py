@@ -57,7 +57,7 @@ def write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def fix_command(options, video: Path) -> str:
+def fix_command(options, *arguments: str | Path) -> str:
     """The exact command that downloads what is missing and runs this analysis again."""
     words = ["video-censor"]
     for flag, value, default in (("--manifest", options.manifest_path, Path("models.toml")),
@@ -66,23 +66,61 @@ def fix_command(options, video: Path) -> str:
         if value is not None and value != default:
             words += [flag, str(value)]
     words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
-    return "run `" + shlex.join(words + ["--download-models", "analyze", str(video)]) + "`"
+    return "run `" + shlex.join(words + ["--download-models", "analyze", *map(str, arguments)]) + "`"
+
+
+def is_library(videos: tuple[Path, ...], output: Path | None, jobs: int | None, scheduler: str | None) -> bool:
+    """The multi-video form: several videos, a folder, -o an existing folder, --jobs or --scheduler."""
+    return (len(videos) > 1 or any(video.is_dir() for video in videos) or jobs is not None
+            or scheduler is not None or (output is not None and output.is_dir()))
 
 
 @click.command("analyze")
-@click.argument("video", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON here.")
+@click.argument("videos", nargs=-1, required=True, metavar="VIDEO...", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write the JSON here: a file for one video, a directory (DIR/<file name>.json) for several.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1000), default=2.0, show_default=True,
               help="Frames sampled per second of video.")
-@click.option("--edl", type=click.Path(dir_okay=False, path_type=Path), help="Also write an EDL skip list.")
+@click.option("--edl", type=click.Path(dir_okay=False, path_type=Path), help="Also write an EDL skip list (one video).")
 @click.option("--pad", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds added to both sides of every segment.")
 @click.option("--download-models", is_flag=True, help="Download missing models first, then analyse.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes for several videos [default: one per core].")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Analyse on this Dask cluster (the `cluster` extra).")
+@click.option("--force", is_flag=True, help="Analyse again the videos whose report in -o DIR is up to date.")
 @click.pass_obj
-def analyze_cmd(options, video, output, fps, edl, pad, download_models):
-    """Analyse VIDEO with every model that has an analysis table; JSON report to stdout or -o."""
+def analyze_cmd(options, videos, output, fps, edl, pad, download_models, jobs, scheduler, force):
+    """Analyse each VIDEO (files, or folders searched for videos) with every model that has an analysis table.
+
+    One video: the JSON report goes to stdout or -o REPORT.json. Several: one report each, in -o DIR.
+    """
+    from video_censor_personal.analysis_pipeline import AnalysisRequest
+
+    download = download_models or options.download_models
+    if is_library(videos, output, jobs, scheduler):
+        from video_censor_personal.cli.library_cmd import run_library_command
+
+        if edl is not None:
+            raise UsageError("--edl writes one file, so it takes one video",
+                             hint="analyse the videos into -o DIR, or run analyze --edl once per video")
+        if jobs is not None and scheduler is not None:
+            raise UsageError("--jobs and --scheduler exclude each other: on a cluster, its workers do the work",
+                             hint="leave out --jobs; size the cluster with `dask worker --nworkers N --nthreads 1`")
+        hint = fix_command(options, *videos, *(["-o", output] if output else []),
+                           *(["--scheduler", scheduler] if scheduler else []))
+        request = AnalysisRequest(Path(), fps, download, hint, pad=pad)
+        run_library_command(options, videos, output, request, jobs, scheduler, force)
+        return
+    [video] = videos
+    analyse_one(options, video, output, edl,
+                AnalysisRequest(video, fps, download, fix_command(options, video), pad=pad))
+
+
+def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
+    """`analyze VIDEO`: the report on stdout or in -o, and the EDL."""
     from video_censor_personal.analysis.report import render_edl, render_json
-    from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
+    from video_censor_personal.analysis_pipeline import AnalysisPipeline
     from video_censor_personal.cli.download_cmds import make_reporter
     from video_censor_personal.model_manager import ModelManager
 
@@ -90,8 +128,6 @@ def analyze_cmd(options, video, output, fps, edl, pad, download_models):
     manifest = load_manifest(options.manifest_path)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    request = AnalysisRequest(video, fps, download_models or options.download_models, fix_command(options, video),
-                              pad=pad)
     show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
     report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
     if output:

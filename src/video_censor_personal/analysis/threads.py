@@ -1,0 +1,38 @@
+"""How many threads one analysis may start: the whole machine, or its share of it.
+
+One `analyze` process has the cores to itself, and the decoder and onnxruntime size their
+thread pools for all of them. A library run starts several worker processes
+(library/local_runner.py): each sizing itself for the whole machine would put N times too
+many busy threads on the cores, and they would spend the difference switching. A worker
+therefore calls `share_cores(n)` first, and the decoder and onnxruntime ask this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+_sharers = 1  # processes analysing at once on this machine
+
+
+def share_cores(processes: int) -> None:
+    """This process is one of `processes` that analyse at the same time."""
+    global _sharers
+    _sharers = max(1, processes)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or taskset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def cores() -> int:
+    """This process's share of the cores, at least one."""
+    return max(1, usable_cores() // _sharers)
+
+
+def onnxruntime_threads() -> int:
+    """intra_op_num_threads: 0 (onnxruntime's own choice) when alone, else the share."""
+    return 0 if _sharers == 1 else cores()
