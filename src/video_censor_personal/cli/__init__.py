@@ -83,11 +83,12 @@ def models(ctx, manifest, lockfile):
 
 
 def _register_commands() -> None:
-    from video_censor_personal.cli import analyze_cmd, download_cmds, hub_cmds, lock_cmds
+    from video_censor_personal.cli import analyze_cmd, censor_cmd, download_cmds, hub_cmds, lock_cmds
 
     for module in (lock_cmds, download_cmds, hub_cmds):
         module.register(models)
     analyze_cmd.register(cli)
+    censor_cmd.register(cli)
 
 
 _register_commands()
