@@ -53,11 +53,14 @@ class Clock:
 class CensoredVideo:
     """The analysed video stream: each frame censored where the plan says, or cut, then H.264."""
 
-    def __init__(self, source, output, clock: Clock, timeline: Timeline | None, effect: str, on_position):
+    def __init__(self, source, output, clock: Clock, timeline: Timeline | None, effect: str, on_position,
+                 rotation: float = 0):
         self.source, self.output, self.clock = source, output, clock
         self.timeline, self.effect, self.on_position = timeline, effect, on_position
         source.thread_type = "AUTO"  # frame and slice threads: decoding overlaps the encoder's threads
         self.stream = output.add_stream(VIDEO_CODEC, source, _encoder_settings(source))
+        if rotation:
+            self.stream.set_display_rotation(rotation)  # a phone's portrait video stays upright
         self.frame_length = 1 / float(source.average_rate or source.guessed_rate or 25)
         self.last_pts: int | None = None
 
@@ -75,8 +78,6 @@ class CensoredVideo:
         start = self.clock.seconds(frame.pts, frame.time_base)
         end = start + (float(frame.duration * frame.time_base) if frame.duration else self.frame_length)
         action = self.timeline.at(start, end) if self.timeline is not None else None
-        if self.last_pts is None and frame.rotation:
-            self.stream.set_display_rotation(frame.rotation)  # a phone video stays upright
         edited = censor_frame(frame, action.regions, self.effect) if action else frame
         edited.pts = self._next_pts(self.clock.shifted(frame.pts, frame.time_base))
         edited.pict_type = 0  # NONE: a decoded I/P/B type would force x264's choice of frame type

@@ -34,12 +34,12 @@ from video_censor_personal.analysis import frames
 from video_censor_personal.atomic import NEW_FILE_MODE
 from video_censor_personal.censoring.plan import CensorPlan, Cuts, plan, snap_to_frames
 from video_censor_personal.censoring.report_reader import FlaggedVideo
-from video_censor_personal.censoring.tracks import CensoredVideo, Clock, CopiedStream, EditedAudio
+from video_censor_personal.censoring.tracks import CensoredVideo, Clock, CopiedStream, EditedAudio, decode
 from video_censor_personal.errors import DiskSpaceError, MediaError, UsageError
 
 OUTPUT_HINT = "name the output .mp4, .mkv or .mov"
 # Tags that describe the old encoding of a stream that is encoded again: stale once it is.
-STALE_TAGS = {"encoder", "BPS", "DURATION", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"}
+STALE_TAGS = {"encoder", "bps", "duration", "number_of_frames", "number_of_bytes"}  # any case
 DURATION_SLACK = 0.5  # seconds: a report whose duration differs more is another video's
 
 
@@ -160,11 +160,23 @@ def _track(stream, video, output: Output, clock: Clock, censor_plan: CensorPlan,
     cut = clock.cuts is not None
     if stream.index == video.index and (censor_plan.ranges or cut):
         timeline = None if cut else censor_plan.timeline()
-        return CensoredVideo(stream, output, clock, timeline, request.video_effect, on_position)
+        return CensoredVideo(stream, output, clock, timeline, request.video_effect, on_position,
+                             _rotation(request.video))
     if stream.type == "audio" and censor_plan.ranges and (cut or request.audio_effect != "keep"):
         effect = "keep" if cut else request.audio_effect  # `cut` takes the flagged audio out whole
         return EditedAudio(stream, output, clock, censor_plan.ranges, effect)
     return CopiedStream(stream, output, clock)
+
+
+def _rotation(video: Path) -> float:
+    """The display rotation of the video's first frame: it must be in the output's header,
+    which is written before the first frame is decoded in the main pass."""
+    with frames.open_video(video) as container:
+        stream = container.streams.video[0]
+        for packet in _demuxed(container, video, stream):
+            for frame in decode(stream, packet, video):
+                return frame.rotation
+    return 0
 
 
 def _demuxed(container, path: Path, *streams) -> Iterator:
@@ -240,11 +252,12 @@ class Output:
 
     @staticmethod
     def _copy_stream_properties(source, stream, dropped: set[str]) -> None:
-        stream.metadata.update({key: value for key, value in source.metadata.items() if key not in dropped})
+        stream.metadata.update({key: value for key, value in source.metadata.items() if key.lower() not in dropped})
         stream.disposition = source.disposition
 
     def copy_metadata(self, source) -> None:
-        self.container.metadata.update({key: value for key, value in source.metadata.items() if key != "encoder"})
+        self.container.metadata.update({key: value for key, value in source.metadata.items()
+                                        if key.lower() != "encoder"})
 
     def mux(self, packets) -> None:
         with self._writing():
