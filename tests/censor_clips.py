@@ -31,7 +31,6 @@ def pitch(second: int) -> float:
 def make_clip(path: Path, seconds: float = 4.0, subtitles: bool = False, rotation: int = 0) -> Path:
     """The clip described above, with a stereo AAC track (and a SubRip track, for .mkv)."""
     import av
-    import numpy as np
 
     with av.open(str(path), "w") as container:
         container.metadata["title"] = "test clip"

@@ -1,0 +1,99 @@
+"""`censor` without --report: the analysis runs in the same process, as `analyze` runs it.
+
+The tiny brightness classifier (tests/tiny_models.py) on the fake Hub flags the bright part
+(2-4 s) of a dark-bright-dark clip; blacked out, that part must come out black and the
+rest as it was.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.censor_clips import video_frames
+from tests.clirun import invoke
+from tests.download_support import publish
+from tests.media import DARK, make_clip
+from tests.tiny_models import config_json, tiny_classifier
+from video_censor_personal.config import load_manifest, manifest_hash
+from video_censor_personal.lockfile import Lockfile, write_lockfile
+
+MANIFEST = """\
+[models.tiny]
+repo = "org/tiny-nsfw"
+
+[models.tiny.analysis]
+kind = "image-classifier"
+file = "onnx/model.onnx"
+flag = ["nsfw"]
+threshold = 0.8
+input-size = 32
+"""
+
+
+@pytest.fixture
+def project(tmp_path, fake_hub, monkeypatch):
+    """models.toml, its models.lock (the tiny model on the fake Hub) and clip.mp4 (bright 2-4 s)."""
+    files = {"onnx/model.onnx": tiny_classifier(), "config.json": config_json()}
+    locked = publish(fake_hub, "tiny", files, repo_id="org/tiny-nsfw")
+    (tmp_path / "models.toml").write_text(MANIFEST, encoding="utf-8")
+    write_lockfile(tmp_path / "models.lock",
+                   Lockfile(manifest_hash(load_manifest(tmp_path / "models.toml")), (locked,)))
+    make_clip(tmp_path / "clip.mp4")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_download_models_analyse_and_censor_in_one_run(project, capsys):
+    result = invoke(capsys, "--progress", "--download-models", "censor", "clip.mp4", "-o", "out.mp4",
+                    "--video", "black")
+    assert result.exit_code == 0, result.stderr
+    assert "analysing: 100%" in result.stderr and "censoring: 100%" in result.stderr
+    assert "censored 2.0 s of 6.0 s (video black, audio keep)" in result.stderr
+    frames = video_frames(project / "out.mp4")
+    assert len(frames) == 60
+    for t, image in frames:
+        expected = 0 if 2.0 <= t < 4.0 else DARK
+        assert abs(float(image.mean()) - expected) < 4, (t, image.mean())
+
+
+def test_the_root_flag_works_too_and_the_models_stay_cached(project, capsys, monkeypatch):
+    assert invoke(capsys, "censor", "--download-models", "clip.mp4", "-o", "first.mp4").exit_code == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = invoke(capsys, "censor", "clip.mp4", "-o", "out.mp4", "--video", "cut", "--fps", "5")
+    assert result.exit_code == 0, result.stderr
+    assert [round(t, 1) for t, _ in video_frames(project / "out.mp4")] == [i / 10 for i in range(40)]
+    assert all(abs(float(image.mean()) - DARK) < 4 for _, image in video_frames(project / "out.mp4"))
+
+
+def test_missing_models_stop_it_before_anything_is_written(project, capsys, fake_hub):
+    result = invoke(capsys, "censor", "clip.mp4", "-o", "out.mp4")
+    assert result.exit_code == 1
+    assert result.error_lines == ["error: models not downloaded: tiny"]
+    assert "hint: run `video-censor --download-models censor clip.mp4 -o out.mp4`" in result.stderr
+    assert fake_hub.count() == 0 and not (project / "out.mp4").exists()
+
+
+def test_the_hint_repeats_the_root_options(project, capsys):
+    (project / "models.toml").rename(project / "other.toml")
+    result = invoke(capsys, "--manifest", "other.toml", "--mirror", "file:///srv/m", "censor", "clip.mp4", "-o",
+                    "o u t.mp4")
+    assert result.exit_code == 1
+    assert ("hint: run `video-censor --manifest other.toml --mirror file:///srv/m --download-models censor clip.mp4 "
+            "-o 'o u t.mp4'`") in result.stderr
+
+
+def test_a_bad_output_is_caught_before_the_analysis(project, capsys, fake_hub):
+    result = invoke(capsys, "--progress", "--download-models", "censor", "clip.mp4", "-o", "no/dir/out.mp4")
+    assert result.exit_code == 2 and "analysing" not in result.stderr and fake_hub.count() == 0
+
+
+def test_help_loads_no_media_library():
+    code = "import sys; from video_censor_personal.cli import main\ntry: main(['censor', '--help'])\n" \
+           "except SystemExit: pass\nprint(sorted({'av', 'numpy', 'onnxruntime'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("[]")
+    for option in ("--report", "--video [blur|black|pixelate|cut]", "--audio [keep|mute|bleep]", "--download-models"):
+        assert option in done.stdout
