@@ -40,6 +40,7 @@ from video_censor_personal.errors import DiskSpaceError, MediaError, UsageError
 OUTPUT_HINT = "name the output .mp4, .mkv or .mov"
 # Tags that describe the old encoding of a stream that is encoded again: stale once it is.
 STALE_TAGS = {"encoder", "bps", "duration", "number_of_frames", "number_of_bytes"}  # any case
+CODEC_NAMES = {"libx264": "H.264", "aac": "AAC"}  # as people know them
 DURATION_SLACK = 0.5  # seconds: a report whose duration differs more is another video's
 
 
@@ -224,8 +225,8 @@ class Output:
         try:
             stream = self.container.add_stream(codec, rate=settings.pop("rate"))
         except ValueError:
-            raise UsageError(f"cannot write {self.path}: a {self.path.suffix} file cannot hold {codec} "
-                             f"({source.type})", hint=OUTPUT_HINT) from None
+            raise UsageError(f"cannot write {self.path}: a {self.path.suffix} file cannot hold "
+                             f"{CODEC_NAMES.get(codec, codec)} {source.type}", hint=OUTPUT_HINT) from None
         stream.options = settings.pop("options", {})
         if "time_base" in settings:
             stream.time_base = settings["time_base"]
