@@ -15,6 +15,7 @@ output's untouched parts are compared with (PSNR).
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def make_clip(path: Path, seconds: float = 4.0, subtitles: bool = False, rotatio
         _write_tone(container, audio, seconds)
         container.mux(video.encode(None))
     return path
+
+
+def workdir_with(directory: Path, monkeypatch, clip: bytes, report: dict) -> Path:
+    """`directory` as the current directory, holding clip.mp4 and its report.json."""
+    (directory / "clip.mp4").write_bytes(clip)
+    (directory / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.chdir(directory)
+    return directory
 
 
 def picture(index: int):

@@ -28,6 +28,7 @@ from tests.censor_clips import (
     psnr,
     rms,
     video_frames,
+    workdir_with,
 )
 from tests.clirun import invoke
 
@@ -59,10 +60,7 @@ def input_frames(tmp_path_factory, clip_bytes):
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch, clip_bytes):
-    (tmp_path / "clip.mp4").write_bytes(clip_bytes)
-    (tmp_path / "report.json").write_text(json.dumps(REPORT), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return workdir_with(tmp_path, monkeypatch, clip_bytes, REPORT)
 
 
 def censor(capsys, *extra: str, report: str = "report.json", output: str = "out.mp4"):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.censor_clips import make_clip
+from tests.censor_clips import make_clip, workdir_with
 from tests.clirun import invoke
 from tests.media import make_not_a_video
 from video_censor_personal.censoring.writer import _write_error
@@ -29,17 +29,14 @@ REPORT = {"video": "clip.mp4", "duration": 4.0, "fps_sampled": 2, "models": {},
           "segments": [{"start": 1.0, "end": 2.0, "label": "nsfw", "score": 0.9, "model": "m"}]}
 
 
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, clip_bytes):
+    return workdir_with(tmp_path, monkeypatch, clip_bytes, REPORT)
+
+
 @pytest.fixture(scope="module")
 def clip_bytes(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("media") / "clip.mp4").read_bytes()
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch, clip_bytes):
-    (tmp_path / "clip.mp4").write_bytes(clip_bytes)
-    (tmp_path / "report.json").write_text(json.dumps(REPORT), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -15,34 +15,11 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_runtime
+from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.config import load_manifest
 
 VIDEO_EFFECTS = ("blur", "black", "pixelate", "cut")
 AUDIO_EFFECTS = ("keep", "mute", "bleep")
-
-
-class PositionBar:
-    """A tqdm bar over the video's timeline (seconds) on stderr; `desc` says what is going on."""
-
-    def __init__(self, desc: str):
-        self.desc, self._bar = desc, None
-
-    def start(self, duration: float | None) -> None:
-        from tqdm import tqdm
-
-        counter = "{n:.1f}/{total:.1f} s [{elapsed}<{remaining}]" if duration else "{n:.1f} s [{elapsed}]"
-        self._bar = tqdm(total=duration or None, desc=self.desc, file=sys.stderr, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| " + counter)
-
-    def update(self, position: float) -> None:
-        if self._bar is not None:
-            position = min(position, self._bar.total) if self._bar.total else position
-            if position > self._bar.n:
-                self._bar.update(position - self._bar.n)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def _show_bars(options) -> bool:
