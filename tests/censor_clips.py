@@ -29,19 +29,20 @@ def pitch(second: int) -> float:
     return 300.0 + 200.0 * second
 
 
-def make_clip(path: Path, seconds: float = 4.0, subtitles: bool = False, rotation: int = 0) -> Path:
-    """The clip described above, with a stereo AAC track (and a SubRip track, for .mkv)."""
+def make_clip(path: Path, seconds: float = 4.0, subtitles: bool = False, rotation: int = 0,
+              pix_fmt: str = "yuv420p", audio_codec: str = "aac") -> Path:
+    """The clip described above, with a stereo audio track (and a SubRip track, for .mkv)."""
     import av
 
     with av.open(str(path), "w") as container:
         container.metadata["title"] = "test clip"
         video = container.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, pix_fmt
         video.options = {"crf": "4"}
         video.metadata["language"] = "eng"
         if rotation:
             video.set_display_rotation(rotation)
-        audio = container.add_stream("aac", rate=RATE, layout="stereo")
+        audio = container.add_stream(audio_codec, rate=RATE, layout="stereo")
         audio.metadata["language"] = "fra"
         subtitle = container.add_mux_stream("subrip") if subtitles else None
         frames = round(seconds * FPS)

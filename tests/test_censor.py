@@ -175,6 +175,20 @@ def test_bleep_is_a_1_khz_tone_in_flagged_ranges(workdir, capsys):
                                                                                                     abs=5)
 
 
+def test_pcm_audio_and_4_4_4_video_are_censored_too(workdir, capsys):
+    """Matroska with PCM audio (channels without names) and full-resolution chroma."""
+    make_clip(workdir / "clip.mkv", pix_fmt="yuv444p", audio_codec="pcm_s16le")
+    result = invoke(capsys, "censor", "clip.mkv", "-o", "out.mkv", "--report", "report.json", "--audio", "mute")
+    assert result.exit_code == 0, result.stderr
+    first, samples = audio_samples(workdir / "out.mkv")
+    assert rms(at(first, samples, 1.05, 1.95)) < 1e-3 and rms(at(first, samples, 0.1, 0.9)) > 0.15
+    for t, before, after in pairs(video_frames(workdir / "clip.mkv"), workdir / "out.mkv"):
+        if t < 1.0:
+            assert psnr(after, before) >= 35, t
+        elif t < 2.0:
+            assert detail(after) < 0.03 * detail(before), t
+
+
 def test_keep_copies_the_audio_untouched(workdir, capsys):
     import av
 

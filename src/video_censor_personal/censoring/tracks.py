@@ -26,6 +26,10 @@ VIDEO_CODEC, AUDIO_CODEC = "libx264", "aac"
 # on two cores (benchmarks/censor_bench.py), where `medium` would fall under real time.
 VIDEO_OPTIONS = {"crf": "18", "preset": "veryfast"}
 AUDIO_BIT_RATE = 96_000  # per channel, when the input does not say: transparent AAC
+AUDIO_BIT_RATE_MAX = 160_000  # per channel: AAC's useful top (PCM input says 705 kbit/s per channel)
+# Standard layouts by channel count, for audio whose channels are not named (PCM in Matroska):
+# the AAC encoder needs named channels.
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 JITTER = 2  # samples: closer than this to the running position, an audio frame is contiguous
 
 
@@ -109,8 +113,9 @@ class EditedAudio:
         self.source, self.output, self.clock = source, output, clock
         self.ranges, self.effect = ranges, effect
         codec = source.codec_context
-        self.rate, self.layout = codec.sample_rate, codec.layout.name
-        bit_rate = codec.bit_rate or AUDIO_BIT_RATE * codec.channels
+        self.rate, self.layout = codec.sample_rate, _named_layout(codec.layout)
+        per_channel = codec.bit_rate / codec.channels if codec.bit_rate else AUDIO_BIT_RATE
+        bit_rate = int(min(per_channel, AUDIO_BIT_RATE_MAX) * codec.channels)
         self.stream = output.add_stream(AUDIO_CODEC, source, {"rate": self.rate, "layout": self.layout,
                                                               "bit_rate": bit_rate})
         self.resampler = None  # to planar float when the decoder gives another format
@@ -165,6 +170,12 @@ class EditedAudio:
             pts = self.next_pts
         self.next_pts = pts + samples
         return pts
+
+
+def _named_layout(layout) -> str:
+    if any(channel.name == "NONE" for channel in layout.channels):
+        return DEFAULT_LAYOUTS.get(layout.nb_channels, layout.name)
+    return layout.name
 
 
 def _stream_end(stream, clock: Clock) -> float:

@@ -81,8 +81,8 @@ def censor_video(request: CensorRequest, flagged: FlaggedVideo, report_name: str
     duration = info.duration if info.duration is not None else (flagged.duration or 0.0)
     _check_report_fits(flagged, duration, report_name, request.video)
     censor_plan = plan(flagged, duration)
-    cuts = Cuts(snap_to_frames(censor_plan.ranges, *_frame_times(request.video))) \
-        if request.video_effect == "cut" else None
+    cutting = request.video_effect == "cut" and censor_plan.ranges
+    cuts = Cuts(snap_to_frames(censor_plan.ranges, *_frame_times(request.video))) if cutting else None
     with complete_or_nothing(request.output) as partial:
         warnings = _write(request, partial, censor_plan, cuts, on_position or (lambda seconds: None))
     removed = cuts.total if cuts is not None else 0.0
