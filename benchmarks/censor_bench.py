@@ -101,8 +101,8 @@ def report(seconds: int) -> dict:
     ]}
 
 
-def timed(command: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one child process."""
+def timed(command: list[str], env: dict) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MB) of one child process."""
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
@@ -110,7 +110,7 @@ def timed(command: list[str], env: dict) -> tuple[float, float]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         sys.exit(f"failed ({child.returncode}): {' '.join(command)}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -130,23 +130,33 @@ def main() -> None:
                   "--audio", args.audio]
         transcode = [sys.executable, "-c", TRANSCODE.replace("OPTIONS", repr(VIDEO_OPTIONS)), str(clip),
                      str(Path(directory) / "plain.mp4")]
-        censored, plain, peaks, loads = [], [], [], []
+        runs: dict[str, list[tuple[float, float, float]]] = {"censor": [], "plain": []}
+        loads = []
         for run in range(args.runs):  # paired, alternating which goes first
             loads.append(os.getloadavg()[0])
             for name in (("plain", "censor") if run % 2 == 0 else ("censor", "plain")):
-                wall, peak = timed(transcode if name == "plain" else censor, env)
-                (plain if name == "plain" else censored).append(wall)
-                if name == "censor":
-                    peaks.append(peak)
+                runs[name].append(timed(transcode if name == "plain" else censor, env))
     print(f"clip: {clip} ({args.seconds} s, 1280x720 30 fps, stereo AAC)")
     print(f"machine: {os.cpu_count()} cores, load average {min(loads):.1f}-{max(loads):.1f} during the runs")
-    print(f"censor --video {args.video} --audio {args.audio}: median {statistics.median(censored):.2f} s "
-          f"(range {min(censored):.2f}-{max(censored):.2f}), "
-          f"{args.seconds / statistics.median(censored):.1f}x real time; peak RSS {max(peaks):.0f} MB")
-    print(f"plain transcode (same encoder settings): median {statistics.median(plain):.2f} s "
-          f"(range {min(plain):.2f}-{max(plain):.2f}), {args.seconds / statistics.median(plain):.1f}x real time")
-    print(f"censoring costs {statistics.median(censored) / statistics.median(plain):.2f}x the plain transcode")
+    censor_wall, censor_cpu = _median(runs["censor"], 0), _median(runs["censor"], 1)
+    plain_wall, plain_cpu = _median(runs["plain"], 0), _median(runs["plain"], 1)
+    print(f"censor --video {args.video} --audio {args.audio}: {_describe(runs['censor'], args.seconds)}; "
+          f"peak RSS {max(peak for _, _, peak in runs['censor']):.0f} MB")
+    print(f"plain transcode (same encoder settings): {_describe(runs['plain'], args.seconds)}")
+    print(f"censoring costs {censor_wall / plain_wall:.2f}x the plain transcode's wall time, "
+          f"{censor_cpu / plain_cpu:.2f}x its CPU time")
 
+
+def _median(results, field: int) -> float:
+    return statistics.median(result[field] for result in results)
+
+
+def _describe(results, seconds: int) -> str:
+    walls = [wall for wall, _, _ in results]
+    wall, cpu = _median(results, 0), _median(results, 1)
+    return (f"median {wall:.2f} s wall (range {min(walls):.2f}-{max(walls):.2f}), {seconds / wall:.1f}x real time; "
+            f"{cpu:.2f} s CPU ({seconds / cpu * os.cpu_count():.1f}x real time if it had {os.cpu_count()} "
+            f"idle cores)")
 
 if __name__ == "__main__":
     main()

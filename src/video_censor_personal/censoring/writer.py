@@ -105,11 +105,12 @@ def _frame_times(video: Path) -> tuple[list[float], float]:
     with frames.open_video(video) as container:
         stream = container.streams.video[0]
         origin = float((stream.start_time or 0) * stream.time_base)
+        period = 1 / float(stream.average_rate or stream.guessed_rate or 25)  # for packets without a duration
         for packet in _demuxed(container, video, stream):
             if packet.pts is not None:
                 start = float(packet.pts * packet.time_base) - origin
                 starts.append(start)
-                end = max(end, start + float((packet.duration or 0) * packet.time_base))
+                end = max(end, start + (float(packet.duration * packet.time_base) if packet.duration else period))
     return starts, end
 
 
