@@ -155,3 +155,23 @@ def rms(samples) -> float:
     import numpy as np
 
     return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+def make_ts_with_data(path: Path, seconds: float = 1.0) -> Path:
+    """An MPEG-TS file with a video stream and a private data stream (as cameras write GPS or timecode)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        data = container.add_data_stream("bin_data")
+        for index in range(round(seconds * FPS)):
+            frame = av.VideoFrame.from_ndarray(picture(index), format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            container.mux(video.encode(frame))
+            packet = av.Packet(f"position {index}".encode())
+            packet.stream, packet.time_base = data, Fraction(1, 90000)
+            packet.pts = packet.dts = index * 90000 // FPS
+            container.mux(packet)
+        container.mux(video.encode(None))
+    return path

@@ -24,6 +24,7 @@ from tests.censor_clips import (
     dominant_frequency,
     frame_index,
     make_clip,
+    make_ts_with_data,
     pitch,
     psnr,
     rms,
@@ -230,6 +231,24 @@ def test_other_streams_are_copied_and_metadata_kept(workdir, capsys, tmp_path):
         assert [s.metadata.get("language") for s in output.streams][:2] == ["eng", "fra"]
         subtitles = [[(bytes(p), p.pts) for p in c.demux(c.streams.subtitles[0]) if p.size] for c in (source, output)]
     assert subtitles[0] == subtitles[1] and len(subtitles[0]) == 4
+
+
+def test_a_data_stream_is_copied_where_it_fits_and_left_out_with_a_warning_elsewhere(workdir, capsys):
+    import av
+
+    make_ts_with_data(workdir / "camera.ts")
+    (workdir / "short.json").write_text(json.dumps({"fps_sampled": 2, "segments": [{"start": 0.2, "end": 0.5}]}))
+    kept = invoke(capsys, "censor", "camera.ts", "-o", "out.ts", "--report", "short.json")
+    assert kept.exit_code == 0 and kept.warning_lines == []
+    with av.open("camera.ts") as source, av.open("out.ts") as output:
+        data = [[bytes(p) for p in c.demux(c.streams.data[0]) if p.size] for c in (source, output)]
+    assert data[0] == data[1] and len(data[0]) == 10
+    dropped = invoke(capsys, "censor", "camera.ts", "-o", "out.mp4", "--report", "short.json")
+    assert dropped.exit_code == 0
+    assert dropped.warning_lines == ["warning: out.mp4: a .mp4 file cannot hold stream #1 (data, bin_data); "
+                                     "it is left out"]
+    with av.open("out.mp4") as output:
+        assert [s.type for s in output.streams] == ["video"]
 
 
 def test_nothing_flagged_gives_an_untouched_copy(workdir, capsys):

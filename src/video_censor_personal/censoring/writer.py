@@ -238,14 +238,24 @@ class Output:
         return stream
 
     def copy_stream(self, source):
-        """A stream whose packets are copied; None (and a warning) for data the container cannot hold."""
+        """A stream whose packets are copied; None (and a warning) for data the container cannot hold.
+
+        FFmpeg checks a codec against the container when the stream is added, except for
+        streams without a codec (data, attachments): those fail only when the header is
+        written, for every stream at once. So they are copied only into the same kind of
+        container as they came from, where they are known to fit.
+        """
+        codec = source.codec_context.name if source.codec_context is not None else (source.name or source.type)
+        what = f"stream #{source.index} ({source.type}, {codec})"
+        left_out = f"{self.path}: a {self.path.suffix} file cannot hold {what}; it is left out"
+        if source.codec_context is None and self.container.format.name not in source.container.format.name.split(","):
+            self.warnings.append(left_out)
+            return None
         try:
             stream = self.container.add_stream_from_template(source)
         except ValueError:
-            codec = source.codec_context.name if source.codec_context is not None else source.type
-            what = f"stream #{source.index} ({source.type}, {codec})"
             if source.type in ("data", "attachment"):
-                self.warnings.append(f"{self.path}: a {self.path.suffix} file cannot hold {what}; it is left out")
+                self.warnings.append(left_out)
                 return None
             raise UsageError(f"cannot write {self.path}: a {self.path.suffix} file cannot hold {what}",
                              hint="write to a .mkv file: Matroska holds every kind of stream") from None
