@@ -15,7 +15,8 @@ Each effect is vectorised numpy over one plane's rectangle (chroma planes at hal
   just softened), at the cost of two small interpolations whatever the strength.
 
 The block is a tenth of the rectangle's shorter side, so a censored face or a whole frame
-is equally unrecognisable, whatever the resolution.
+is equally unrecognisable, whatever the resolution. A whole frame (a classifier's range,
+the commonest case) is blurred or pixelated by swscale instead, the same two steps in C.
 """
 
 from __future__ import annotations
