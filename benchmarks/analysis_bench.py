@@ -13,6 +13,18 @@ a 2-core machine), then the share of the CPU time that decoding takes (the same 
 with no model; CPU time, because wall time on a shared machine is too noisy to split).
 For comparison it also times a plain decode of every frame. Wall times depend on what else
 the machine runs: the load average is printed beside them.
+
+    python benchmarks/analysis_bench.py --real [--seconds 60] [--fps 2] [--runs 3]
+
+`--real` times the whole `video-censor analyze` command, as a user runs it, with NudeNet's real
+320n detector (the `nudenet` package ships it; the test extra installs it) configured as
+docs/analysis.md shows. The model is published on the test suite's fake Hub and goes through
+`models lock` and `models download` first (not timed). Then, `--runs` times, paired: a plain
+decode of every frame (the yardstick, its own process) and `analyze` (its own process). Prints
+for each the median and range of "x real time" (the clip's duration over one run's wall
+time), analyze's peak RSS and CPU time (goal: >= 20x real time, < 500 MB) and analyze / decode.
+The CPU time gives the bound an idle machine would reach (duration x cores / CPU seconds):
+on a machine shared with other work the wall times are slower than that.
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +45,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from tests.tiny_models import tiny_classifier  # noqa: E402
 from video_censor_personal import analysis_pipeline  # noqa: E402
 from video_censor_personal.analysis import frames  # noqa: E402
-from video_censor_personal.analysis.detectors import load_image_classifier  # noqa: E402
+from video_censor_personal.analysis.classifier import load_image_classifier  # noqa: E402
 from video_censor_personal.config import AnalysisSpec, ModelSpec  # noqa: E402
 
 WIDTH, HEIGHT, RATE = 1280, 720, 30
@@ -114,28 +128,121 @@ def tiny_detector(directory: Path):
     return load_image_classifier(ModelSpec("tiny", "org/tiny", analysis=spec), directory)
 
 
+NUDENET_MANIFEST = """\
+[models.nudenet]
+repo = "notai-tech/nudenet"
+
+[models.nudenet.analysis]
+kind = "object-detector"
+file = "320n.onnx"
+flag = ["FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED"]
+threshold = 0.25
+pad = 0
+align = "top-left"
+interpolation = "opencv-bilinear"
+"""
+DECODE = "import av, sys\nwith av.open(sys.argv[1]) as c:\n s = c.streams.video[0]\n s.thread_type = 'AUTO'\n" \
+         " for _ in c.decode(s): pass\n"
+
+
+# Runs the command from a small process: a child forked from this benchmark (numpy, av, the fake
+# Hub, the model's bytes) would inherit its peak RSS, and so would the figure. This wrapper is a
+# bare interpreter (about 10 MB, counted in the figure): it spawns the command and reports its
+# rusage.
+WRAPPER = "import os, sys\npid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)\n" \
+          "_, status, usage = os.wait4(pid, 0)\n" \
+          "print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)\n" \
+          "sys.exit(os.waitstatus_to_exitcode(status))\n"
+
+
+def timed(argv: list[str], cwd: Path, env: dict) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds of all its threads) of one process."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", WRAPPER, *argv], cwd=cwd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed:\n{done.stderr}")
+    rss_kb, cpu = done.stderr.split()[-2:]
+    return wall, int(rss_kb) / 1024, float(cpu)
+
+
+def real_project(workdir: Path, hub_url: str) -> dict:
+    """models.toml using NudeNet's 320n, locked and downloaded from the fake Hub; the env to run in."""
+    env = {**os.environ, "HF_ENDPOINT": hub_url, "VIDEO_CENSOR_CACHE": str(workdir / "cache"),
+           "HF_HOME": str(workdir / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("HF_TOKEN", None)
+    (workdir / "models.toml").write_text(NUDENET_MANIFEST, encoding="utf-8")
+    for args in (["models", "lock"], ["models", "download"]):
+        subprocess.run([sys.executable, "-m", "video_censor_personal", *args], cwd=workdir, env=env, check=True,
+                       capture_output=True)
+    return env
+
+
+def real(clip: Path, fps: float, runs: int) -> None:
+    """`video-censor analyze` with NudeNet's 320n, paired with a plain decode (module docstring)."""
+    import importlib.resources
+
+    from tests.fakehub import LFS, FakeHub
+
+    duration = frames.probe(clip).duration
+    model = Path(str(importlib.resources.files("nudenet") / "320n.onnx")).read_bytes()
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as directory, FakeHub() as hub:
+        hub.create_repo("notai-tech/nudenet").commit({"320n.onnx": LFS(model)})
+        workdir = Path(directory)
+        env = real_project(workdir, hub.url)
+        analyze = [sys.executable, "-m", "video_censor_personal", "analyze", str(clip), "--fps", str(fps),
+                   "-o", str(workdir / "report.json")]
+        pairs = [(timed([sys.executable, "-c", DECODE, str(clip)], workdir, env), timed(analyze, workdir, env))
+                 for _ in range(runs)]
+    decode = [duration / wall for (wall, _, _), _ in pairs]
+    speed = [duration / wall for _, (wall, _, _) in pairs]
+    cpu = [seconds for _, (_, _, seconds) in pairs]
+    print(f"clip: {clip} ({duration:.1f} s, {WIDTH}x{HEIGHT} {RATE} fps); {runs} paired runs")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"video-censor analyze --fps {fps:g}, NudeNet 320n: {_spread(speed)} x real time, "
+          f"peak RSS {max(rss for _, (_, rss, _) in pairs):.0f} MB")
+    print(f"  CPU time {_spread(cpu)} s: on {os.cpu_count()} idle cores at best "
+          f"{duration * os.cpu_count() / statistics.median(cpu):.0f}x real time (the load-free bound)")
+    print(f"yardstick, decode every frame: {_spread(decode)} x real time")
+    print(f"analyze / decode wall time: {_spread([(a[0] / d[0]) for d, a in pairs])}")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} (range {min(values):.1f}-{max(values):.1f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clip", type=Path, help="analyse this video instead of the generated one")
+    parser.add_argument("--real", action="store_true", help="time `video-censor analyze` with NudeNet's 320n")
     args = parser.parse_args()
     clip = args.clip or Path(tempfile.gettempdir()) / f"video-censor-bench-v2-720p-{args.seconds}s.mp4"
     if not clip.exists():
         print(f"making {clip} ...", flush=True)
         make_clip(clip, args.seconds)
+    if args.real:
+        real(clip, args.fps, args.runs)
+    else:
+        tiny(clip, args.fps, args.runs)
+
+
+def tiny(clip: Path, fps: float, runs: int) -> None:
+    """The in-process benchmark with the tiny classifier (module docstring)."""
     duration = frames.probe(clip).duration
     with tempfile.TemporaryDirectory() as directory:
         detector = tiny_detector(Path(directory))
-        total, cpu, flagged = min(analyse(clip, args.fps, detector) for _ in range(args.runs))
-    decoding = min(sample_only(clip, args.fps) for _ in range(args.runs))
+        total, cpu, flagged = min(analyse(clip, fps, detector) for _ in range(runs))
+    decoding = min(sample_only(clip, fps) for _ in range(runs))
     everything = decode_everything(clip)
     rate = clip.stat().st_size * 8 / duration / 1e6
     print(f"clip: {clip} ({duration:.1f} s, {WIDTH}x{HEIGHT} {RATE} fps, {rate:.1f} Mbit/s)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other work slows this down)")
-    print(f"analysis at {args.fps:g} fps: {total:.2f} s (best of {args.runs}, {cpu:.2f} s of CPU), "
-          f"{flagged} samples flagged")
+    print(f"analysis at {fps:g} fps: {total:.2f} s (best of {runs}, {cpu:.2f} s of CPU), {flagged} samples flagged")
     print(f"  {duration / total:.1f}x faster than real time")
     print(f"  decoding (the same sampling with no model: {decoding:.2f} s of CPU) is "
           f"{min(decoding / cpu, 1):.0%} of the CPU time")

@@ -4,7 +4,8 @@
 
 Starts the fake Hugging Face Hub of the test suite on 127.0.0.1 with one repo holding a
 tiny real ONNX classifier (its "nsfw" score follows brightness), writes a models.toml and
-a 10 s clip (dark, bright from 4 s to 7 s, dark) into a temporary directory, then runs
+a 10 s clip (dark, bright from 4.2 s to 6.7 s: between two samples at either end, dark)
+into a temporary directory, then runs
 the real `video-censor` commands there, as separate processes, with HF_ENDPOINT pointing
 at the fake Hub:
 
@@ -14,7 +15,7 @@ at the fake Hub:
     video-censor analyze clip.mp4 --fps 4           # cached and verified: no network
     video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black
 
-and shows what each prints, then where the censored copy is (4 s - 7 s blacked out).
+and shows what each prints, then where the censored copy is (4.1 s - 7.0 s blacked out).
 `--keep` leaves the directory for a closer look.
 """
 
@@ -79,8 +80,8 @@ def demo(workdir: Path, hub: FakeHub) -> None:
     commit = publish(hub)
     print(f"fake Hub at {hub.url}: {REPO} @ {commit[:12]}")
     (workdir / "models.toml").write_text(MANIFEST, encoding="utf-8")
-    make_clip(workdir / "clip.mp4", seconds=10, gray=lambda t: 230 if 4 <= t < 7 else 20)
-    print(f"work directory {workdir}: models.toml, clip.mp4 (10 s, bright from 4 s to 7 s)")
+    make_clip(workdir / "clip.mp4", seconds=10, gray=lambda t: 230 if 4.2 <= t < 6.7 else 20)
+    print(f"work directory {workdir}: models.toml, clip.mp4 (10 s at 10 fps, bright from 4.2 s to 6.7 s)")
     env = {**os.environ, "HF_ENDPOINT": hub.url, "VIDEO_CENSOR_CACHE": str(workdir / "cache"),
            "HF_HOME": str(workdir / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1", "NO_COLOR": "1"}
     env.pop("HF_TOKEN", None)
@@ -102,7 +103,8 @@ def show_censored(workdir: Path, keep: bool) -> None:
     """Where to look: the censored copy, and what to see in it."""
     censored = workdir / "clip.censored.mp4"
     print(f"\nthe censored copy: {censored}")
-    print("  play it (e.g. `ffplay`, `mpv`, VLC): from 4 s to 7 s, where the clip was bright, it is black")
+    print("  play it (e.g. `ffplay`, `mpv`, VLC): from 4.1 s to 7.0 s (the segment in report.json), "
+          "where the clip was bright, it is black")
     if not keep:
         print("  (this directory is removed at the end: run `python demo/run_demo.py --keep` to keep it)")
 

@@ -71,3 +71,20 @@ def make_not_a_video(path: Path) -> Path:
 def _mux(container, stream, frame) -> None:
     for packet in stream.encode(frame):
         container.mux(packet)
+
+
+def make_picture_clip(path: Path, image_at: Callable[[float], object], seconds: float, fps: int = 10,
+                      crf: int = 10) -> Path:
+    """An H.264 clip whose frame at time t is image_at(t), an (H, W, 3) uint8 RGB array."""
+    import av
+
+    first = image_at(0.0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = first.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for index in range(round(seconds * fps)):
+            _mux(container, stream, av.VideoFrame.from_ndarray(image_at(index / fps), format="rgb24"))
+        _mux(container, stream, None)
+    return path

@@ -15,7 +15,7 @@ import pytest
 
 from tests.clirun import invoke
 from tests.download_support import flip_byte, publish, view_of
-from tests.media import make_audio_only, make_clip, make_not_a_video, make_zero_length
+from tests.media import dark_bright_dark, make_audio_only, make_clip, make_not_a_video, make_zero_length
 from tests.tiny_models import config_json, tiny_classifier
 from video_censor_personal.config import load_manifest, manifest_hash
 from video_censor_personal.lockfile import Lockfile, write_lockfile
@@ -70,7 +70,51 @@ def test_analyze_accepts_the_flag_too_and_writes_report_and_edl(project, capsys,
     result = invoke(capsys, "analyze", "--download-models", "clip.mp4", "-o", "report.json", "--edl", "skip.edl")
     assert result.exit_code == 0 and result.stdout == ""
     assert_bright_part_found(json.loads((tmp_path / "report.json").read_text()), project.commit)
-    assert (tmp_path / "skip.edl").read_text() == "2.000 4.000 0\n"
+    # the last dark sample is the frame at 1.5 s: the bright part may begin on the next frame (1.6 s)
+    assert (tmp_path / "skip.edl").read_text() == "1.600 4.000 0\n"
+
+
+@pytest.fixture(scope="module")
+def between_samples_bytes(tmp_path_factory):
+    """10 fps, 6 s, bright from 2.2 s to 3.7 s: both ends fall between samples at most --fps values."""
+    path = tmp_path_factory.mktemp("media") / "between.mp4"
+    return make_clip(path, gray=dark_bright_dark((2.2, 3.7))).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "fps, start, end",
+    [
+        (2, 2.1, 4.0),  # clean samples at 2.0 s and 4.0 s: it may begin on the frame after 2.0 s
+        (3, 2.1, 3.7),  # sample times 2.33 s and 3.67 s take the frames at 2.4 s and 3.7 s
+        (7, 2.1, 3.8),  # 3.71 s takes the frame at 3.8 s, the first clean one after
+        (10, 2.2, 3.7),  # every frame: exactly the bright frames
+        (25, 2.2, 3.7),  # above the frame rate: frames' own times, not 2.12 s and 3.64 s
+        (60, 2.2, 3.7),
+    ],
+)
+def test_a_segment_covers_content_that_starts_and_ends_between_samples(project, capsys, tmp_path,
+                                                                        between_samples_bytes, fps, start, end):
+    (tmp_path / "clip.mp4").write_bytes(between_samples_bytes)
+    result = invoke(capsys, "--download-models", "analyze", "clip.mp4", "--fps", str(fps))
+    assert result.exit_code == 0, result.stderr
+    [segment] = json.loads(result.stdout)["segments"]
+    assert (segment["start"], segment["end"]) == (start, end)
+    assert segment["start"] <= 2.2 and segment["end"] >= 3.7  # nothing bright plays
+
+
+@pytest.mark.parametrize("pad, start, end", [(0.3, 1.8, 4.3), (2.5, 0.0, 6.0)])
+def test_pad_widens_segments_within_the_video(project, capsys, tmp_path, between_samples_bytes, pad, start, end):
+    (tmp_path / "clip.mp4").write_bytes(between_samples_bytes)
+    result = invoke(capsys, "--download-models", "analyze", "clip.mp4", "--pad", str(pad), "--edl", "skip.edl")
+    assert result.exit_code == 0, result.stderr
+    [segment] = json.loads(result.stdout)["segments"]
+    assert (segment["start"], segment["end"]) == (start, end)
+    assert (tmp_path / "skip.edl").read_text() == f"{start:.3f} {end:.3f} 0\n"
+
+
+def test_a_negative_pad_is_a_usage_error(project, capsys):
+    result = invoke(capsys, "analyze", "clip.mp4", "--pad", "-1")
+    assert result.exit_code == 2 and "--pad" in result.stderr
 
 
 def test_missing_models_stop_it_before_any_decoding(project, capsys, fake_hub):
@@ -173,4 +217,4 @@ def test_the_offline_demo_runs_the_whole_flow():
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hint: run `video-censor --download-models analyze clip.mp4`" in done.stdout
-    assert '"start": 4.0' in done.stdout and "4.000 7.000 0" in done.stdout
+    assert '"start": 4.1' in done.stdout and "4.100 7.000 0" in done.stdout  # bright from 4.2 s, sampled at 4.5 s

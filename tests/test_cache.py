@@ -49,24 +49,25 @@ def test_sha256_file_streams_the_same_digest_as_hashlib(tmp_path):
 
 def test_states_follow_stat_and_records(cache):
     view = cache.view_dir("m", "c" * 40) / "onnx" / "model.onnx"
-    assert cache.inspect(SHA, len(DATA), view).state == MISSING
+    assert cache.inspect(SHA, len(DATA), view) == MISSING
     view = installed(cache)
-    assert cache.inspect(SHA, len(DATA), view).state == PRESENT
+    assert cache.inspect(SHA, len(DATA), view) == PRESENT
     assert view.stat().st_ino == cache.blob_path(SHA).stat().st_ino  # a hardlink, not a copy
     flip_byte(view, 10)  # same size, new mtime: must be hashed before it is trusted again
-    assert cache.inspect(SHA, len(DATA), view).state == UNVERIFIED
+    assert cache.inspect(SHA, len(DATA), view) == UNVERIFIED
     cache.record(SHA, view, good=False)
-    assert cache.inspect(SHA, len(DATA), view).state == INVALID
+    assert cache.inspect(SHA, len(DATA), view) == INVALID
     with open(view, "ab") as handle:
         handle.write(b"x")
-    assert cache.inspect(SHA, len(DATA), view).state == INVALID  # wrong size needs no hashing
+    assert cache.inspect(SHA, len(DATA), view) == INVALID  # wrong size needs no hashing
 
 
-def test_blob_without_view_is_present_but_unlinked(cache):
+def test_a_deleted_view_is_missing_even_with_its_blob_intact(cache):
+    """Loaders open the view, so its state is the view's, not the blob's."""
     view = installed(cache)
     view.unlink()
-    seen = cache.inspect(SHA, len(DATA), view)
-    assert (seen.state, seen.linked) == (PRESENT, False)
+    assert cache.inspect(SHA, len(DATA), view) == MISSING
+    assert cache.blob_state(SHA, len(DATA)) == PRESENT
 
 
 def test_link_falls_back_to_a_recorded_copy(cache, monkeypatch):
@@ -79,7 +80,7 @@ def test_link_falls_back_to_a_recorded_copy(cache, monkeypatch):
     monkeypatch.setattr(os, "link", no_hardlinks)
     cache.link(SHA, view)
     assert view.read_bytes() == DATA and view.stat().st_ino != cache.blob_path(SHA).stat().st_ino
-    assert cache.inspect(SHA, len(DATA), view).state == PRESENT
+    assert cache.inspect(SHA, len(DATA), view) == PRESENT
 
 
 def test_copy_verified_leaves_nothing_when_the_bytes_differ(tmp_path):

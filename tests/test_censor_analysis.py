@@ -51,11 +51,13 @@ def test_download_models_analyse_and_censor_in_one_run(project, capsys):
                     "--video", "black")
     assert result.exit_code == 0, result.stderr
     assert "analysing: 100%" in result.stderr and "censoring: 100%" in result.stderr
-    assert "censored 2.0 s of 6.0 s (video black, audio keep)" in result.stderr
+    # sampled at 2 fps, the segment runs from the frame after the last dark sample (1.5 s) to
+    # the first dark sample after the bright part (4.0 s): all that could be bright
+    assert "censored 2.4 s of 6.0 s (video black, audio keep)" in result.stderr
     frames = video_frames(project / "out.mp4")
     assert len(frames) == 60
     for t, image in frames:
-        expected = 0 if 2.0 <= t < 4.0 else DARK
+        expected = 0 if 1.6 <= t < 4.0 else DARK
         assert abs(float(image.mean()) - expected) < 4, (t, image.mean())
 
 
@@ -64,8 +66,17 @@ def test_the_root_flag_works_too_and_the_models_stay_cached(project, capsys, mon
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = invoke(capsys, "censor", "clip.mp4", "-o", "out.mp4", "--video", "cut", "--fps", "5")
     assert result.exit_code == 0, result.stderr
-    assert [round(t, 1) for t, _ in video_frames(project / "out.mp4")] == [i / 10 for i in range(40)]
+    assert "cut 2.1 s of 6.0 s" in result.stderr  # 1.9 s (after the dark sample at 1.8 s) to 4.0 s
+    assert [round(t, 1) for t, _ in video_frames(project / "out.mp4")] == [i / 10 for i in range(39)]
     assert all(abs(float(image.mean()) - DARK) < 4 for _, image in video_frames(project / "out.mp4"))
+
+
+def test_pad_widens_what_is_censored_as_for_analyze(project, capsys):
+    result = invoke(capsys, "--download-models", "censor", "clip.mp4", "-o", "out.mp4", "--video", "black",
+                    "--pad", "0.5")
+    assert result.exit_code == 0 and "censored 3.4 s of 6.0 s" in result.stderr
+    black = [round(t, 1) for t, image in video_frames(project / "out.mp4") if image.mean() < 4]
+    assert black == [round(1.1 + i / 10, 1) for i in range(34)]  # 1.1 s to 4.5 s
 
 
 def test_missing_models_stop_it_before_anything_is_written(project, capsys, fake_hub):
@@ -107,5 +118,5 @@ def test_the_demo_ends_with_a_censored_copy_and_says_where_it_is():
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "$ video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black" in done.stdout
-    assert "censored 3.0 s of 10.0 s (video black, audio keep)" in done.stdout
-    assert "the censored copy: " in done.stdout and "from 4 s to 7 s" in done.stdout
+    assert "censored 2.9 s of 10.0 s (video black, audio keep)" in done.stdout
+    assert "the censored copy: " in done.stdout and "from 4.1 s to 7.0 s" in done.stdout

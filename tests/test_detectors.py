@@ -6,14 +6,10 @@ import pytest
 
 from tests.media import BRIGHT, DARK, make_clip
 from tests.tiny_models import config_json, nsfw_probability, preprocessor_json, tiny_classifier
-from video_censor_personal.analysis.detectors import (
-    Preprocessing,
-    load_image_classifier,
-    preprocess,
-    resolve_labels,
-    resolve_preprocessing,
-)
+from video_censor_personal.analysis.classifier import load_image_classifier, resolve_preprocessing
 from video_censor_personal.analysis.frames import FrameSampler
+from video_censor_personal.analysis.onnx_model import resolve_labels
+from video_censor_personal.analysis.preprocess import Preprocessing
 from video_censor_personal.config import AnalysisSpec, ModelSpec
 from video_censor_personal.errors import UsageError
 
@@ -100,7 +96,7 @@ def test_preprocess_is_nchw_scaled_then_normalised():
 
     image = np.zeros((2, 3, 3), np.uint8)
     image[0, :, 0] = 255
-    batch = preprocess([image], Preprocessing(3, 2, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5)))
+    batch = Preprocessing(3, 2, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5)).tensor(np.stack([image]))
     assert batch.shape == (1, 3, 2, 3) and batch.dtype.name == "float32"
     assert batch[0, 0, 0, 0] == pytest.approx(1.0) and batch[0, 0, 1, 0] == pytest.approx(-1.0)
     assert batch[0, 1, 0, 0] == pytest.approx(-2.0)
@@ -127,5 +123,5 @@ def test_a_misconfigured_model_fails_at_load_with_exit_2(tmp_path, files, table,
 
 def test_labels_from_table_win_over_config(tmp_path):
     (tmp_path / "config.json").write_bytes(config_json(("x", "y")))
-    assert resolve_labels("tiny", spec().analysis, tmp_path) == ("normal", "nsfw")
-    assert resolve_labels("tiny", spec(labels=None).analysis, tmp_path) == ("x", "y")
+    assert resolve_labels(spec(), tmp_path) == ("normal", "nsfw")
+    assert resolve_labels(spec(labels=None, flag=("y",)), tmp_path) == ("x", "y")

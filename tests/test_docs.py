@@ -468,6 +468,12 @@ def _takes_value(option: click.Option) -> bool:
     return not (option.is_flag or option.count)
 
 
+def _value_left_out(option: click.Option, word: str, rest: tuple[str, ...]) -> bool:
+    """An option whose value is optional (`--hf-cache [DIR]`), given bare: click takes no value then."""
+    bare = "=" not in word and (not rest or rest[0].startswith("-"))
+    return bool(getattr(option, "_flag_needs_value", False)) and bare
+
+
 def _every_command(command: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
@@ -513,6 +519,8 @@ def check_command(argv: tuple[str, ...], root: click.Command) -> list[str]:
                 owners = _owners(name, root)
                 where = f" (it is an option of `{'`, `'.join(owners)}`: put it right after that)" if owners else ""
                 problems.append(f"`{name}` is not an option of `{' '.join(path)}`{where}")
+            elif _value_left_out(option, word, argv[index:]):
+                continue
             elif _takes_value(option):
                 values = [word.split("=", 1)[1]] if "=" in word else list(argv[index:index + option.nargs])
                 index += 0 if "=" in word else option.nargs

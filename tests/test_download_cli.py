@@ -65,14 +65,21 @@ def test_no_op_trusts_the_stat_record_and_verify_does_not(capsys, project):
     assert invoke(capsys, "models", "verify").exit_code == 1
 
 
-def test_status_json_and_table(capsys, project, tmp_path):
+def test_status_json_and_table(capsys, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDEO_CENSOR_CACHE", "relative-cache")
     result = invoke(capsys, "models", "status", "--json")
     document = json.loads(result.stdout)
-    assert document["lockfile"] == "models.lock" and document["cache"].endswith("cache")
+    assert document["lockfile"] == str(tmp_path / "models.lock")  # absolute, for scripts run anywhere
+    assert document["cache"] == str(tmp_path / "relative-cache")
     assert [m["name"] for m in document["models"]] == ["first", "second"]
+    assert all(Path(m["path"]).is_absolute() for m in document["models"])
     assert {f["state"] for m in document["models"] for f in m["files"]} == {"missing"}
-    table = invoke(capsys, "models", "status").stdout
-    assert "first" in table and "2 missing" in table and "missing    onnx/model.onnx" in table
+    table = invoke(capsys, "models", "status").stdout.splitlines()
+    assert table[0].split() == ["NAME", "COMMIT", "FILES", "SIZE", "PATH"]
+    rows = [line for line in table if not line.startswith(" ")]
+    starts = [rows[0].index(title) for title in ("COMMIT", "FILES", "SIZE", "PATH")]
+    assert all(row[at - 1] == " " and row[at] != " " for row in rows[1:] for at in starts)  # aligned columns
+    assert "  missing    onnx/model.onnx" in table and "2 missing" in table[1]
 
 
 def test_path_of_an_incomplete_model_exits_1_naming_files(capsys, project):
@@ -90,8 +97,9 @@ def test_unknown_model_is_usage_error(capsys, project):
 
 def test_missing_lock_is_exit_2(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text('[models.a]\nrepo = "org/a"\n')
     result = invoke(capsys, "--download-models")
-    assert result.exit_code == 2 and "models lock" in result.stderr
+    assert result.exit_code == 2 and "hint: run `video-censor models lock` to create it" in result.stderr
 
 
 def test_flipped_byte_verify_finds_it_download_heals_it(capsys, fake_hub, project):
@@ -225,3 +233,34 @@ def test_a_stale_lock_is_downloaded_as_locked_with_a_warning(fake_hub, tmp_path,
     assert result.exit_code == 0
     assert result.warning_lines == ["warning: models.lock is out of date with models.toml (newer added); this run "
                                     "goes by the lock; run `video-censor models lock` to update it"]
+
+
+def test_a_deleted_view_file_is_missing_fails_verify_and_path_and_comes_back_without_a_request(
+        capsys, fake_hub, project):
+    """The model directory is what loaders open: a file deleted there is noticed everywhere,
+    and the next download links it again from the intact blob, without asking anyone."""
+    assert invoke(capsys, "--download-models").exit_code == 0
+    view = view_of(project["first"], "onnx/model.onnx")
+    view.unlink()
+    assert status_states(capsys)["first/onnx/model.onnx"] == "missing"
+    verify = invoke(capsys, "models", "verify")
+    assert verify.exit_code == 1 and "first/onnx/model.onnx: missing" in verify.stderr
+    path = invoke(capsys, "models", "path", "first")
+    assert path.exit_code == 1 and path.stdout == "" and "first/onnx/model.onnx (missing)" in path.stderr
+    fake_hub.clear_requests()
+    assert invoke(capsys, "--download-models").exit_code == 0
+    assert fake_hub.requests == [] and view.read_bytes() == WEIGHTS
+    assert invoke(capsys, "models", "verify").exit_code == 0
+
+
+def test_a_replaced_view_file_is_invalid_and_the_blob_puts_it_back_without_a_request(capsys, fake_hub, project):
+    assert invoke(capsys, "--download-models").exit_code == 0
+    view = view_of(project["second"], "notes.txt")
+    view.unlink()
+    view.write_bytes(b"something else")  # a new file where the model's was
+    assert status_states(capsys)["second/notes.txt"] == "invalid"
+    assert invoke(capsys, "models", "verify", "second").exit_code == 1
+    assert invoke(capsys, "models", "path", "second").exit_code == 1
+    fake_hub.clear_requests()
+    assert invoke(capsys, "models", "download").exit_code == 0
+    assert fake_hub.requests == [] and view.read_bytes() == b"hello"

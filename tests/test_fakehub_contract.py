@@ -267,11 +267,12 @@ def test_fixture_points_huggingface_hub_at_the_fake(fake_hub):
 def test_demo_of_the_command_line_entry_point(tmp_path):
     from tests.fakehub import FakeHub
     from tests.fakehub.__main__ import _demo
+    from tests.tiny_models import tiny_classifier
 
     with FakeHub() as hub:
         sha = _demo(hub)["commit"]
         path = download(hub, tmp_path, "demo-org/tiny-model", "onnx/model.onnx", revision="v1.0")
-        assert len(Path(path).read_bytes()) == 16384 and hub.repo("demo-org/tiny-model").head() == sha
+        assert Path(path).read_bytes() == tiny_classifier(32) and hub.repo("demo-org/tiny-model").head() == sha
 
 
 # -- the fake's own features, with plain requests ----------------------------------------------

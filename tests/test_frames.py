@@ -23,7 +23,10 @@ def stepped_clip(tmp_path_factory):
 
 
 def reference_samples(path, fps):
-    """The rule of DESIGN.md applied by brute force: decode every frame, pick the first at or after t."""
+    """The rule of DESIGN.md applied by brute force: decode every frame, pick the first at or after t.
+
+    A frame that is the pick of several t is one sample; its time is its own timestamp.
+    """
     import av
 
     with av.open(str(path)) as container:
@@ -32,8 +35,9 @@ def reference_samples(path, fps):
                    for f in container.decode(stream)]
     samples, index = [], 0
     for time, image in decoded:
+        if Fraction(index) / Fraction(fps) <= time:
+            samples.append((time, image))
         while Fraction(index) / Fraction(fps) <= time:
-            samples.append((index, image))
             index += 1
     return samples
 
@@ -44,16 +48,27 @@ def test_each_sample_is_the_first_frame_at_or_after_its_time(stepped_clip, fps):
     import numpy as np
 
     expected = reference_samples(stepped_clip, fps)
-    got = [(s.index, s.rgb(64, 64)) for s in FrameSampler(stepped_clip, fps)]
-    assert [index for index, _ in got] == [index for index, _ in expected]
-    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, expected, strict=True))
+    got = list(FrameSampler(stepped_clip, fps))
+    assert [s.index for s in got] == list(range(len(expected)))
+    assert [s.time for s in got] == pytest.approx([float(time) for time, _ in expected])
+    assert all(np.array_equal(s.rgb(64, 64), image) for s, (_, image) in zip(got, expected, strict=True))
 
 
 def test_two_fps_of_a_ten_fps_clip_takes_every_fifth_frame(stepped_clip):
-    samples = list(FrameSampler(stepped_clip, 2))
-    assert [s.time for s in samples] == [k / 2 for k in range(12)]
+    sampler = FrameSampler(stepped_clip, 2)
+    samples = list(sampler)
+    assert [s.time for s in samples] == pytest.approx([k / 2 for k in range(12)])
+    assert [start for start, _ in sampler.timeline] == pytest.approx([k / 2 for k in range(12)])
+    assert [end for _, end in sampler.timeline] == pytest.approx([k / 2 + 0.1 for k in range(12)])
     greys = [int(s.rgb(8, 8).mean().round()) for s in samples]
     assert greys == pytest.approx([STEPPED(k / 2) for k in range(12)], abs=2)
+
+
+def test_above_the_frame_rate_each_frame_is_one_sample_at_its_own_time(stepped_clip):
+    """25 fps over a 10 fps clip: 60 samples, not 150, stamped at the frames' k / 10."""
+    sampler = FrameSampler(stepped_clip, 25)
+    assert [s.time for s in sampler] == pytest.approx([k / 10 for k in range(60)])
+    assert [end for _, end in sampler.timeline] == pytest.approx([(k + 1) / 10 for k in range(60)])
 
 
 def test_a_sample_is_resized_to_what_the_model_asks(stepped_clip):
@@ -104,8 +119,26 @@ def test_bad_input_is_one_clear_media_error_naming_the_file(tmp_path, make, reas
         assert "\n" not in caught.value.message and caught.value.exit_code == 2
 
 
-def test_a_detached_sample_keeps_only_its_converted_sizes(stepped_clip):
-    sample = next(iter(FrameSampler(stepped_clip, 2))).detach({(32, 32)})
-    assert sample.frame is None and sample.rgb(32, 32).shape == (32, 32, 3)
+def test_a_detached_sample_keeps_only_the_inputs_made_for_it(stepped_clip):
+    sample = next(iter(FrameSampler(stepped_clip, 2)))
+    sample.detach({"small": lambda s: s.rgb(32, 32)})
+    assert sample.frame is None and sample.prepared("small", None).shape == (32, 32, 3)
     with pytest.raises(ValueError):
-        sample.rgb(64, 64)
+        sample.rgb(32, 32)  # the RGB copies went with the frame
+    with pytest.raises(ValueError):
+        sample.prepared("other", lambda s: s.rgb(64, 64))
+
+
+def test_smooth_scaling_is_what_pil_bilinear_gives(tmp_path):
+    """Models whose reference code resizes with PIL get PIL's antialiased bilinear, not the area filter."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.media import make_picture_clip
+
+    texture = np.random.default_rng(3).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    sample = next(iter(FrameSampler(make_picture_clip(tmp_path / "t.mp4", lambda t: texture, seconds=1), 2)))
+    pil = np.asarray(Image.fromarray(sample.rgb(128, 72)).resize((40, 40), Image.Resampling.BILINEAR)).astype(int)
+    # on noise, the hardest case: about 0.8 of 255 apart on average, the area filter about 8
+    assert np.abs(sample.rgb(40, 40, smooth=True).astype(int) - pil).mean() < 1.5
+    assert np.abs(sample.rgb(40, 40).astype(int) - pil).mean() > 4

@@ -59,3 +59,61 @@ def nsfw_probability(gray: int, gain: float = GAIN) -> float:
 
     m = (gray / 255 - 0.5) / 0.5
     return 1 / (1 + math.exp(-2 * gain * m))
+
+
+# ---------------------------------------------------------------- a tiny YOLOv8-style detector
+
+DETECTOR_LABELS = ("bright", "dark")
+DETECTOR_SIZE, CELL = 32, 8  # input 32 x 32, a 4 x 4 grid of 8 x 8 cells
+
+
+def tiny_detector(gain: float = 10.0, duplicate: float = 0.95, names: bool = False) -> bytes:
+    """A real ONNX object detector, YOLOv8's output layout, whose answer a test can predict.
+
+        images (N, 3, 32, 32) -> [N, 4 + 2, 32]: 16 cell boxes, then the same 16 moved 1 px right
+
+    Candidate k < 16 is cell k (row-major) of the 4 x 4 grid: box centre and size in input
+    pixels; "bright" scores sigmoid(gain * (m - 0.5)) and "dark" sigmoid(gain * (0.5 - m)),
+    m the cell's mean pixel (input scaled 0-1). Candidates 16-31 repeat them 1 px to the
+    right (IoU 0.78) scoring `duplicate` times as much: non-maximum suppression must drop
+    them. `names=True` writes Ultralytics' `names` and `imgsz` metadata, as NudeNet's files.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    cells = DETECTOR_SIZE // CELL
+    centres = [(CELL * (k % cells) + CELL / 2, CELL * (k // cells) + CELL / 2) for k in range(cells * cells)]
+    boxes = [[x + shift, y, CELL, CELL] for shift in (0, 1) for x, y in centres]
+    constants = {
+        "boxes": np.array(boxes, np.float32).T[None],  # [1, 4, 32]
+        "gains": np.array([gain, -gain], np.float32).reshape(1, 2, 1),
+        "half": np.array([0.5], np.float32),
+        "weights": np.array([1.0] * 16 + [duplicate] * 16, np.float32).reshape(1, 1, 32),
+        "zero": np.array([0.0], np.float32),
+        "flat": np.array([0, 1, cells * cells], np.int64),
+    }
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["grey"], axes=[1], keepdims=1),  # [N, 1, 32, 32]
+        helper.make_node("AveragePool", ["grey"], ["cells"], kernel_shape=[CELL, CELL], strides=[CELL, CELL]),
+        helper.make_node("Reshape", ["cells", "flat"], ["means"]),  # [N, 1, 16]
+        helper.make_node("Concat", ["means", "means"], ["both"], axis=2),  # [N, 1, 32]
+        helper.make_node("Sub", ["both", "half"], ["centred"]),
+        helper.make_node("Mul", ["centred", "gains"], ["logits"]),  # [N, 2, 32]
+        helper.make_node("Sigmoid", ["logits"], ["raw"]),
+        helper.make_node("Mul", ["raw", "weights"], ["scores"]),
+        helper.make_node("Mul", ["both", "zero"], ["nothing"]),  # [N, 1, 32] zeros: boxes for every N
+        helper.make_node("Add", ["nothing", "boxes"], ["placed"]),  # [N, 4, 32]
+        helper.make_node("Concat", ["placed", "scores"], ["output0"], axis=1),
+    ]
+    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, DETECTOR_SIZE, DETECTOR_SIZE])
+    output = helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + len(DETECTOR_LABELS), 32])
+    initialisers = [numpy_helper.from_array(value, name) for name, value in constants.items()]
+    graph = helper.make_graph(nodes, "tiny-bright-box-detector", [images], [output], initialisers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tests")
+    model.ir_version = 8
+    if names:
+        helper.set_model_props(model, {"names": repr(dict(enumerate(DETECTOR_LABELS))),
+                                       "imgsz": f"[{DETECTOR_SIZE}, {DETECTOR_SIZE}]"})
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -5,7 +5,7 @@
     model manager                 --> ready directories  (verified, or downloaded, or stop)
     directories                   --> detectors          (onnxruntime sessions)
     frames.FrameSampler           --> samples, in batches, through every detector
-    report.merge_segments         --> Report
+    report.merge_segments         --> Report (segments on the sampled frames' timeline)
 
 The order is the point: everything cheap that can fail (manifest, lock, the video's
 header, the cache) fails before anything expensive starts, so a missing model costs the
@@ -52,6 +52,7 @@ class AnalysisRequest:
     fps: float = 2.0
     download: bool = False  # fetch missing models first (--download-models)
     hint: str = ""  # what ModelsMissingError tells the user to run
+    pad: float = 0.0  # seconds added to both sides of every segment (--pad)
 
 
 class AnalysisPipeline:
@@ -110,7 +111,7 @@ class AnalysisPipeline:
             duration=duration,
             fps_sampled=request.fps,
             models={model.name: self.lock.model(model.name).commit for model in models},
-            segments=merge_segments(flags, request.fps, duration),
+            segments=merge_segments(flags, sampler.timeline, duration, request.pad),
         )
 
 
@@ -123,16 +124,20 @@ def detect(samples: Iterable[frames.Sample], detectors: list) -> list[Flag]:
     most IN_FLIGHT batches wait: memory stays small whatever the video's resolution.
     """
     flags: list[Flag] = []
-    sizes = {detector.input_size for detector in detectors}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect") as worker:
         pending: deque[Future] = deque()
-        for batch in _batches(sample.detach(sizes) for sample in samples):
+        for batch in _batches(_detached(sample, detectors) for sample in samples):
             pending.append(worker.submit(_run_batch, detectors, batch))
             if len(pending) >= IN_FLIGHT:
                 flags += pending.popleft().result()
         while pending:
             flags += pending.popleft().result()
     return flags
+
+
+def _detached(sample: frames.Sample, detectors: list) -> frames.Sample:
+    """The sample with every detector's input image made, its decoded frame let go."""
+    return sample.detach({detector.prep: detector.prep.image for detector in detectors})
 
 
 def _batches(samples: Iterable[frames.Sample]) -> Iterator[list[frames.Sample]]:

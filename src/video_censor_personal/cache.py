@@ -8,6 +8,9 @@
     │   └── <sha256>.json                    (size, mtime_ns, inode) of files hashed good / bad
     ├── locks/
     │   └── <sha256>.lock                    one cross-process lock per blob (filelock)
+    ├── uses/
+    │   └── <name>/<commit>                  empty; its mtime is when the model was last made
+    │                                        ready (what `models gc --older-than` goes by)
     └── snapshots/
         └── <name>/<commit>/<path>           a model's view: original relative paths,
                                              hardlinks to blobs (copies where links fail);
@@ -18,11 +21,20 @@ lock, so a final path never holds unverified bytes. The records are what make a 
 hash nothing: a file whose (size, mtime_ns, inode) is recorded good was hashed since it last
 changed. A view hardlinked to its blob shares the blob's inode, so one record covers both,
 and a byte changed through the view changes the mtime that the record holds.
+
+The view is what loaders open, so a file's state is the state of its view: a view file
+deleted is missing (even with its blob intact; the next download links it again without a
+request), a view file replaced is judged on its own stat.
+
+A cache may be read-only (a restored CI cache, a container layer, an NFS export): records
+and use marks are then skipped, not failed, so every command that only reads still works;
+`make_layout` is where a command that must write finds out, naming the directory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -30,7 +42,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from video_censor_personal.errors import IntegrityError, UsageError
@@ -41,14 +52,7 @@ PRESENT, MISSING, INVALID, UNVERIFIED = "present", "missing", "invalid", "unveri
 PART_MAX_AGE = 7 * 24 * 3600.0  # a partial download older than a week is not worth resuming
 TMP_MAX_AGE = 3600.0  # temp files live for one link or copy; an hour old means orphaned
 _RECORD_KEEP = 4  # a blob and a few copies of it; older entries are dropped
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """A cached file's state, read from stat calls and its record only (no hashing)."""
-
-    state: str
-    linked: bool  # the view path exists
+_READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def sha256_file(path: Path, hasher=None, progress: Callable[[int], None] | None = None) -> str:
@@ -99,13 +103,10 @@ class Cache:
 
     # ------------------------------------------------------------ state
 
-    def inspect(self, sha256: str, size: int, view: Path) -> Inspection:
-        """present / missing / invalid / unverified of the file a loader would open."""
-        view_stat = _stat(view)
-        st = view_stat or _stat(self.blob_path(sha256))
-        if st is None:
-            return Inspection(MISSING, False)
-        return Inspection(self._judge(sha256, size, st), view_stat is not None)
+    def inspect(self, sha256: str, size: int, view: Path) -> str:
+        """present / missing / invalid / unverified of the file a loader opens: the view."""
+        st = _stat(view)
+        return MISSING if st is None else self._judge(sha256, size, st)
 
     def _judge(self, sha256: str, size: int, st: os.stat_result) -> str:
         if st.st_size != size:
@@ -142,15 +143,34 @@ class Cache:
         record["bad"] = [k for k in record["bad"] if k != key]
         record["good" if good else "bad"].append(key)
         record = {name: entries[-_RECORD_KEEP:] for name, entries in record.items()}
-        _atomic_write(self._record_path(sha256), json.dumps(record))
+        with _unless_read_only():  # the verdict stands for this run; the next one hashes again
+            _atomic_write(self._record_path(sha256), json.dumps(record))
+
+    def record_use(self, name: str, commit: str) -> None:
+        """Mark NAME@COMMIT as used now: `models gc` keeps what was used recently."""
+        mark = self.root / "uses" / name / commit
+        with _unless_read_only():
+            try:
+                os.utime(mark)
+            except FileNotFoundError:
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.touch()
+
+    def last_use(self, name: str, commit: str) -> float | None:
+        st = _stat(self.root / "uses" / name / commit)
+        return st.st_mtime if st else None
 
     def make_layout(self) -> None:
-        """The fixed directories, made once per run rather than once per file."""
+        """The fixed directories, made once per run rather than once per file, and proof that
+        the cache takes writes (a read-only cache passes mkdir of what exists)."""
         try:
             for name in ("blobs", "records", "locks", "snapshots"):
                 (self.root / name).mkdir(parents=True, exist_ok=True)
+            probe = self.root / "locks" / f".probe.{os.getpid()}.{threading.get_ident()}.tmp"
+            probe.touch()
+            probe.unlink()
         except OSError as exc:
-            raise UsageError(f"cannot use the model cache {self.root.parent}: {exc.strerror}",
+            raise UsageError(f"cannot write to the model cache {self.root.parent}: {exc.strerror}",
                              hint=_CACHE_HINT) from None
 
     # ------------------------------------------------------------ locks
@@ -216,14 +236,21 @@ class Cache:
         A `.part` file is kept for resuming unless it is a week old and no process
         holds its lock; `.tmp` files are one link or copy long, so an hour is orphaned.
         """
-        now = time.time() if now is None else now
-        removed = []
-        for path in self._temp_files():
-            age = now - path.stat().st_mtime
-            if path.suffix == ".tmp" and age > TMP_MAX_AGE or self._stale_part(path, age):
-                path.unlink(missing_ok=True)
-                removed.append(path)
+        removed = self.stale_temp_files(now)
+        for path in removed:
+            path.unlink(missing_ok=True)
         return removed
+
+    def stale_temp_files(self, now: float | None = None) -> list[Path]:
+        """The `.tmp` and `.part` files that `clean_orphans` (and `models gc`) remove."""
+        now = time.time() if now is None else now
+        stale = []
+        for path in self._temp_files():
+            st = _stat(path)
+            age = now - st.st_mtime if st else 0.0
+            if st and (path.suffix == ".tmp" and age > TMP_MAX_AGE or self._stale_part(path, age)):
+                stale.append(path)
+        return stale
 
     def _temp_files(self) -> Iterator[Path]:
         for directory, _, files in os.walk(self.root):
@@ -242,6 +269,16 @@ class Cache:
                 return True
         except Timeout:
             return False
+
+
+@contextlib.contextmanager
+def _unless_read_only() -> Iterator[None]:
+    """Skip a write that only saves work later (a record, a use mark) on a read-only cache."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY:
+            raise
 
 
 def _try_link(source: Path, target: Path) -> bool:

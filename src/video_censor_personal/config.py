@@ -26,8 +26,17 @@ REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SETTINGS_KEYS = {"endpoint", "mirrors", "timeout", "retries", "jobs"}
 _MODEL_KEYS = {"repo", "revision", "include", "exclude", "description", "analysis"}
-_ANALYSIS_KEYS = {"kind", "file", "labels", "flag", "threshold", "input-size", "mean", "std", "output"}
-ANALYSIS_KINDS = ("image-classifier",)
+_PREPROCESSING_KEYS = {"input-size", "mean", "std", "layout", "channels", "scale", "resize", "crop", "pad", "align",
+                       "interpolation"}
+_COMMON_ANALYSIS_KEYS = {"kind", "file", "labels", "flag", "threshold"} | _PREPROCESSING_KEYS
+ANALYSIS_KEYS = {  # per kind: a key of another kind is a mistake worth naming (exit 2)
+    "image-classifier": _COMMON_ANALYSIS_KEYS | {"output"},
+    "object-detector": _COMMON_ANALYSIS_KEYS | {"iou"},
+}
+ANALYSIS_KINDS = tuple(ANALYSIS_KEYS)
+_CHOICES = {"output": ("logits", "probabilities"), "layout": ("NCHW", "NHWC"), "channels": ("RGB", "BGR"),
+            "resize": ("stretch", "letterbox"), "align": ("center", "top-left"),
+            "interpolation": ("area", "bilinear", "opencv-bilinear")}
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,18 @@ class AnalysisSpec:
     threshold: float = 0.5
     labels: tuple[str, ...] | None = None
     input_size: int | None = None
-    mean: tuple[float, ...] | None = None
+    mean: tuple[float, ...] | None = None  # per input channel, in the order of `channels`
     std: tuple[float, ...] | None = None
     output: str = "logits"
+    layout: str = "NCHW"
+    channels: str = "RGB"
+    scale: float = 1 / 255  # pixels (0-255) times scale, before (x - mean) / std
+    resize: str | None = None  # None: the kind's default ("stretch" or "letterbox")
+    crop: float = 1.0  # the central fraction of the resized frame the model sees (timm's crop_pct)
+    pad: int = 114  # letterbox: the border's grey level, 0-255
+    align: str = "center"  # letterbox: where the frame sits, "center" or "top-left"
+    interpolation: str = "area"  # how frames are scaled: "area", "bilinear" (as PIL), "opencv-bilinear"
+    iou: float = 0.45  # object-detector: boxes overlapping more than this are one box
 
 
 @dataclass(frozen=True)
@@ -123,7 +141,7 @@ def load_manifest(path: Path) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(
             f"{path}: file not found",
-            hint="create it (see docs/manifest.md) or pass --manifest PATH",
+            hint="create it (`video-censor models add --help`) or pass --manifest PATH",
         ) from None
     except UnicodeDecodeError:
         raise ManifestError(f"{path}:1: not UTF-8 text", hint="save models.toml as UTF-8") from None
@@ -232,7 +250,7 @@ def _is_http_url(value: object) -> bool:
 
 
 def _is_mirror(value: object) -> bool:
-    return isinstance(value, str) and (_is_http_url(value) or value.startswith("file://"))
+    return isinstance(value, str) and (_is_http_url(value) or value.startswith(("file://", "s3://")))
 
 
 def _reject_unknown(raw: dict, allowed: set[str], where: _Where, table: str) -> None:
@@ -328,33 +346,69 @@ def _parse_analysis(name: str, raw: object, where: _Where) -> AnalysisSpec:
     table = f"models.{name}.analysis"
     if not isinstance(raw, dict):
         where.fail(f"model {name!r}: analysis must be a table", f"models.{name}", "analysis")
-    _reject_unknown(raw, _ANALYSIS_KEYS, where, table)
     kind, file = raw.get("kind"), raw.get("file")
     if kind not in ANALYSIS_KINDS:
         where.fail(f"model {name!r}: analysis kind must be one of: {', '.join(ANALYSIS_KINDS)}", table, "kind")
+    _reject_unknown(raw, ANALYSIS_KEYS[kind], where, table)
     if not isinstance(file, str) or not file:
         where.fail(f"model {name!r}: analysis needs file = \"path/in/repo.onnx\"", table, "file")
-    output = raw.get("output", "logits")
-    if output not in ("logits", "probabilities"):
-        where.fail("output must be 'logits' or 'probabilities'", table, "output")
-    threshold = raw.get("threshold", 0.5)
-    is_number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
-    if not is_number or not 0 <= threshold <= 1:
-        where.fail("threshold must be a number between 0 and 1", table, "threshold")
     size = raw.get("input-size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         where.fail("input-size must be a positive integer", table, "input-size")
+    choices = {key: _choice(raw, key, where, table) for key in _CHOICES}
     return AnalysisSpec(
         kind=kind,
         file=file,
         flag=_strings(raw, "flag", where, table, required=True),
-        threshold=float(threshold),
+        threshold=_fraction(raw, "threshold", 0.5, where, table),
         labels=_strings(raw, "labels", where, table),
         input_size=size,
         mean=_floats(raw, "mean", where, table),
-        std=_floats(raw, "std", where, table),
-        output=output,
+        std=_floats(raw, "std", where, table, positive=True),
+        output=choices["output"] or "logits",
+        layout=choices["layout"] or "NCHW",
+        channels=choices["channels"] or "RGB",
+        scale=_positive(raw, "scale", 1 / 255, where, table),
+        resize=choices["resize"],
+        crop=_fraction(raw, "crop", 1.0, where, table, open_low=True),
+        pad=_grey(raw, "pad", where, table),
+        align=choices["align"] or "center",
+        interpolation=choices["interpolation"] or "area",
+        iou=_fraction(raw, "iou", 0.45, where, table),
     )
+
+
+def _choice(raw: dict, key: str, where: _Where, table: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and value not in _CHOICES[key]:
+        *others, last = (repr(choice) for choice in _CHOICES[key])
+        where.fail(f"{key} must be {', '.join(others)} or {last}, not {value!r}", table, key)
+    return value
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fraction(raw: dict, key: str, default: float, where: _Where, table: str, open_low: bool = False) -> float:
+    value = raw.get(key, default)
+    if not _is_real(value) or not (0 < value <= 1 if open_low else 0 <= value <= 1):
+        where.fail(f"{key} must be a number between 0 and 1, not {value!r}", table, key)
+    return float(value)
+
+
+def _grey(raw: dict, key: str, where: _Where, table: str) -> int:
+    value = raw.get(key, 114)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        where.fail(f"{key} must be a grey level, an integer from 0 to 255, not {value!r}", table, key)
+    return value
+
+
+def _positive(raw: dict, key: str, default: float, where: _Where, table: str) -> float:
+    value = raw.get(key, default)
+    if not _is_real(value) or not value > 0:
+        where.fail(f"{key} must be a positive number, not {value!r}", table, key)
+    return float(value)
 
 
 def _strings(raw: dict, key: str, where: _Where, table: str, required: bool = False):
@@ -366,11 +420,12 @@ def _strings(raw: dict, key: str, where: _Where, table: str, required: bool = Fa
     return tuple(value)
 
 
-def _floats(raw: dict, key: str, where: _Where, table: str):
+def _floats(raw: dict, key: str, where: _Where, table: str, positive: bool = False):
     value = raw.get(key)
     if value is None:
         return None
-    ok = isinstance(value, list) and len(value) == 3
-    if not ok or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        where.fail(f"{key} must be a list of 3 numbers (R, G, B)", table, key)
+    ok = isinstance(value, list) and len(value) == 3 and all(_is_real(v) for v in value)
+    if not ok or (positive and not all(v > 0 for v in value)):
+        kind = "positive numbers" if positive else "numbers"
+        where.fail(f"{key} must be a list of 3 {kind}, one per channel in the order of `channels`", table, key)
     return tuple(float(v) for v in value)

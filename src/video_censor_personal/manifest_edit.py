@@ -20,12 +20,18 @@ Ownership of comments and blank lines, as a reader sees them:
 Nothing is written before everything is known to work: the edited manifest is validated
 and locked in memory first; then models.toml is written, then models.lock; should the
 lock not be written, models.toml is put back byte for byte.
+
+Two edits of one project at once (two terminals, parallel CI steps) would each read the
+same models.toml and the second write would drop the first one's model; so every edit
+(and `models lock`) reads, resolves and writes under one cross-process lock, `serialised`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +43,7 @@ from video_censor_personal.config import (
     MODEL_NAME,
     REPO_ID,
     Manifest,
+    ModelSpec,
     is_valid_revision,
     parse_manifest,
     pattern_problem,
@@ -48,6 +55,8 @@ from video_censor_personal.lockfile import Lockfile, write_lockfile
 from video_censor_personal.locking import Resolution, Upgrade, read_previous_lock, resolve
 
 _HEADER = re.compile(r"^\s*\[\[?(?P<key>[^\[\]]+)\]\]?\s*(#.*)?$")
+# what `analyze` reads beside the model: labels (id2label) and preprocessing (size, mean, std)
+ANALYSIS_SIDE_FILES = ("config.json", "preprocessor_config.json")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,9 @@ class NewModel:
     repo: str
     revision: str | None = None
     include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    description: str | None = None
+    analysis: dict | None = None  # the [models.NAME.analysis] table: kind, file, flag, threshold
 
 
 @dataclass(frozen=True)
@@ -72,21 +84,54 @@ class EditOutcome:
 # ---------------------------------------------------------------- commands
 
 
+@contextlib.contextmanager
+def serialised(manifest_path: Path) -> Iterator[None]:
+    """Hold the project's edit lock for a read-resolve-write of models.toml and models.lock.
+
+    The lock file lives in the temp directory, named by the manifest's absolute path: beside
+    models.toml it would show in every `git status`, in the cache it would fail where the
+    cache is read-only. Mode 0666, so every user of a shared project takes the same lock.
+    """
+    import hashlib
+    import tempfile
+
+    from filelock import FileLock
+
+    key = hashlib.sha256(str(Path(manifest_path).resolve()).encode()).hexdigest()[:24]
+    with FileLock(str(Path(tempfile.gettempdir()) / f"video-censor-edit-{key}.lock"), mode=0o666):
+        yield
+
+
 def add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: Runtime,
               registry: HubRegistry | None = None) -> EditOutcome:
     """Declare `new` in models.toml and lock; refused before any write when it cannot work."""
+    with serialised(manifest_path):
+        return _add_model(manifest_path, lockfile_path, new, runtime, registry)
+
+
+def _add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime: Runtime,
+               registry: HubRegistry | None) -> EditOutcome:
     original = _read_bytes(manifest_path)
     text = _decode(original, manifest_path) if original is not None else ""
     manifest = parse_manifest(text, manifest_path)
     check_new_model(new, manifest)
     registry = registry or HubRegistry(runtime)
-    registry.head_commit(new.repo, new.revision or "main")  # a repo or revision that does not exist: exit 2
+    if new.analysis is None:
+        registry.head_commit(new.repo, new.revision or "main")  # a repo or revision that does not exist: exit 2
+    else:
+        new = with_analysis_files(new, {f.path for f in registry.snapshot(new.repo, new.revision or "main").files})
     return _apply(manifest_path, lockfile_path, original, add_table_text(text, new), runtime, registry)
 
 
 def remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
                  registry: HubRegistry | None = None) -> EditOutcome:
     """Drop [models.NAME] (and its sub-tables) from models.toml and lock."""
+    with serialised(manifest_path):
+        return _remove_model(manifest_path, lockfile_path, name, runtime, registry)
+
+
+def _remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
+                  registry: HubRegistry | None) -> EditOutcome:
     original = _read_bytes(manifest_path)
     if original is None:
         raise ManifestError(f"{manifest_path}: file not found", hint="pass --manifest PATH")
@@ -110,10 +155,25 @@ def check_new_model(new: NewModel, manifest: Manifest) -> None:
         raise UsageError(f"repo must look like 'org/name', not {new.repo!r}")
     if new.revision is not None and not is_valid_revision(new.revision):
         raise UsageError(f"malformed revision {new.revision!r} (a branch, a tag or a full 40-hex commit)")
-    for pattern in new.include:
-        problem = pattern_problem(pattern)
-        if problem:
-            raise UsageError(f"include pattern {pattern!r} is malformed: {problem}")
+    for key, patterns in (("include", new.include), ("exclude", new.exclude)):
+        for pattern in patterns:
+            problem = pattern_problem(pattern)
+            if problem:
+                raise UsageError(f"{key} pattern {pattern!r} is malformed: {problem}")
+
+
+def with_analysis_files(new: NewModel, repo_files: set[str]) -> NewModel:
+    """`new` with its analysis file and the repo's config.json / preprocessor_config.json
+    included, so that `analyze` finds labels and preprocessing right after the add."""
+    file = new.analysis["file"]
+    if file not in repo_files:
+        onnx = sorted(path for path in repo_files if path.endswith(".onnx"))
+        raise UsageError(f"{new.repo} has no file {file!r} for --file",
+                         hint="its ONNX files: " + (", ".join(onnx[:10]) or "none"))
+    # without --include, only what analyze reads: a repo often holds many variants of the weights
+    spec = ModelSpec(new.name, new.repo, include=new.include or ("",), exclude=new.exclude)
+    wanted = [path for path in (file, *ANALYSIS_SIDE_FILES) if path in repo_files and not spec.selects(path)]
+    return replace(new, include=new.include + tuple(wanted))
 
 
 def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edited: str, runtime: Runtime,
@@ -159,10 +219,9 @@ def _restore(path: Path, original: bytes | None) -> None:
 def add_table_text(text: str, new: NewModel) -> str:
     """`text` with a [models.NAME] table after the last model (else at the end); other bytes kept."""
     values: dict = {"repo": new.repo}
-    if new.revision is not None:
-        values["revision"] = new.revision
-    if new.include:
-        values["include"] = list(new.include)
+    optional = {"revision": new.revision, "include": list(new.include), "exclude": list(new.exclude),
+                "description": new.description, "analysis": new.analysis}
+    values.update({key: value for key, value in optional.items() if value})
     newline = "\r\n" if "\r\n" in text else "\n"
     snippet = tomlkit.dumps({"models": {new.name: values}}).replace("\n", newline)
     lines = text.splitlines(keepends=True)

@@ -1,9 +1,11 @@
 """Locked models in the cache: plan as a value, then apply it (download, verify, export).
 
     plan(names)        -> Plan: each locked file present / missing / invalid / unverified,
-                          from stat calls and records only (no hashing, no network)
+                          judged on its view (what loaders open), from stat calls and
+                          records only (no hashing, no network)
     download(names)    hash what is unverified, then fetch what is missing or invalid:
-                          disk check first, `jobs` files in parallel, one blob per sha256
+                          disk check first, `jobs` files in parallel, one blob per sha256;
+                          a view whose blob is intact is linked again, without a request
     verify(names)      full re-hash; failures lose their record, so download re-fetches
     ensure_ready(...)  what `analyze` calls before any work
     export(dir)        DIR/models.lock + DIR/blobs/<sha256>: a file:// mirror
@@ -74,8 +76,7 @@ class ModelManager:
         files = []
         for locked in model.files:
             view = path / locked.path
-            seen = self.cache.inspect(locked.sha256, locked.size, view)
-            files.append(FilePlan(model.name, locked, view, seen.state, seen.linked))
+            files.append(FilePlan(model.name, locked, view, self.cache.inspect(locked.sha256, locked.size, view)))
         return ModelPlan(model.name, model.repo, model.commit, path, tuple(files))
 
     def _models(self, names: Iterable[str] | None) -> list[LockedModel]:
@@ -98,19 +99,19 @@ class ModelManager:
     # ------------------------------------------------------------ settling
 
     def _settle(self, plan: Plan) -> Plan:
-        """Hash what is unverified and link views of present files; returns the new plan."""
+        """Hash what is unverified; returns the plan with their verdicts."""
         unverified = plan.files(UNVERIFIED)
         judged = dict(zip(unverified, self._map(self._hash_and_record, unverified), strict=True))
         return Plan(tuple(
-            replace(model, files=tuple(self._linked(replace(f, state=judged.get(f, f.state))) for f in model.files))
+            replace(model, files=tuple(replace(f, state=judged.get(f, f.state)) for f in model.files))
             for model in plan.models
         ))
 
-    def _linked(self, plan: FilePlan) -> FilePlan:
-        if plan.state != PRESENT or plan.linked:
-            return plan
-        self.cache.link(plan.locked.sha256, plan.view)
-        return replace(plan, linked=True)
+    def _record_uses(self, plan: Plan) -> None:
+        """Every complete model of `plan` was just made ready: `models gc` keeps it."""
+        for model in plan.models:
+            if model.complete:
+                self.cache.record_use(model.name, model.commit)
 
     def _map(self, function, items: list, cancel: threading.Event | None = None) -> list:
         """`function` over `items` on `jobs` threads (hashing and I/O release the GIL).
@@ -130,9 +131,9 @@ class ModelManager:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
 
-    def _hash_and_record(self, plan: FilePlan) -> str:
-        """Hash the file a loader would open; remember the verdict for its current stat."""
-        path = plan.view if plan.linked else self.cache.blob_path(plan.locked.sha256)
+    def _hash_and_record(self, plan: FilePlan, path: Path | None = None) -> str:
+        """Hash the file a loader would open (or `path`); remember the verdict for its stat."""
+        path = path or plan.view
         good = sha256_file(path) == plan.locked.sha256
         self.cache.record(plan.locked.sha256, path, good)
         return PRESENT if good else INVALID
@@ -146,12 +147,14 @@ class ModelManager:
         groups = _by_blob(plan.to_fetch)
         present = len(plan.files(PRESENT))
         if not groups:
+            self._record_uses(plan)
             return DownloadSummary(present=present, seconds=time.monotonic() - started)
         self._check_offline(plan.to_fetch)
         self._check_disk(groups)
         self.cache.make_layout()
         self.cache.clean_orphans()
         fetched_bytes = self._fetch_all(groups)
+        self._record_uses(self.plan(names))
         fetched = tuple(f for files in groups for f in files)
         return DownloadSummary(fetched, fetched_bytes, present, time.monotonic() - started)
 
@@ -225,9 +228,10 @@ class ModelManager:
         return fetched
 
     def _blob_is_good(self, plan: FilePlan) -> bool:
+        blob = self.cache.blob_path(plan.locked.sha256)
         state = self.cache.blob_state(plan.locked.sha256, plan.locked.size)
         if state == UNVERIFIED:
-            state = self._hash_and_record(replace(plan, linked=False))
+            state = self._hash_and_record(plan, blob)
         return state == PRESENT
 
     def _fetch_blob(self, plan: FilePlan, run) -> None:
@@ -251,10 +255,9 @@ class ModelManager:
     def _verify_one(self, plan: FilePlan) -> str | None:
         if plan.state == MISSING:
             return "missing"
-        path = plan.view if plan.linked else self.cache.blob_path(plan.locked.sha256)
-        actual = sha256_file(path, progress=self.reporter.advance)
+        actual = sha256_file(plan.view, progress=self.reporter.advance)
         good = actual == plan.locked.sha256
-        self.cache.record(plan.locked.sha256, path, good)
+        self.cache.record(plan.locked.sha256, plan.view, good)
         self.reporter.file_done(plan.label)
         if good:
             return None
@@ -276,17 +279,31 @@ class ModelManager:
                 details=[f"{f.label} ({f.state})" for f in plan.to_fetch],
                 hint=hint,
             )
+        else:
+            self._record_uses(plan)
         return {name: self.model_path(name) for name in names}
 
-    def export(self, directory: Path) -> ExportReport:
-        """DIR/models.lock and DIR/blobs/<sha256>, each copy hashed as it is written."""
+    def export(self, directory: Path | str) -> ExportReport:
+        """DIR/models.lock and DIR/blobs/<sha256>, each copy hashed as it is written.
+
+        DIR may be `s3://BUCKET/PREFIX` (interop/s3.py): the same layout in a bucket.
+        """
         self.ensure_ready(self.lock.names, download=False, hint=DOWNLOAD_HINT + ", then export again")
         copied = 0
         blobs = {f.locked.sha256: f for f in self.plan().files()}
+        if str(directory).startswith("s3://"):
+            return self._export_to_bucket(str(directory), blobs)
         for sha256, plan in sorted(blobs.items()):
             copied += self._export_blob(plan, Path(directory) / "blobs" / sha256)
         atomic_write_text(Path(directory) / "models.lock", render_lockfile(self.lock))
         return ExportReport(Path(directory), len(blobs), copied)
+
+    def _export_to_bucket(self, url: str, blobs: dict[str, FilePlan]) -> ExportReport:
+        from video_censor_personal.interop.s3 import export_to_bucket  # the optional `s3` extra
+
+        files = [(sha256, plan.locked.size, plan.view) for sha256, plan in sorted(blobs.items())]
+        copied = export_to_bucket(url, files, render_lockfile(self.lock), self.runtime.timeout)
+        return ExportReport(url, len(blobs), copied)
 
     def _export_blob(self, plan: FilePlan, target: Path) -> int:
         size_ok = target.exists() and target.stat().st_size == plan.locked.size

@@ -7,6 +7,7 @@ records only. The reports say what `download`, `verify` and `export` did.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,6 @@ class FilePlan:
     locked: LockedFile
     view: Path
     state: str
-    linked: bool = True
 
     @property
     def label(self) -> str:
@@ -60,9 +60,10 @@ class Plan:
         return self.files(MISSING, INVALID)
 
     def to_json(self, lockfile: Path, cache_dir: Path) -> dict:
-        """The `models status --json` document (DESIGN "Precise rules")."""
-        return {"lockfile": str(lockfile), "cache": str(cache_dir), "models": [
-            {"name": m.name, "repo": m.repo, "commit": m.commit, "path": str(m.path), "files": [
+        """The `models status --json` document (DESIGN "Precise rules"), absolute paths only:
+        a script may run it from anywhere."""
+        return {"lockfile": os.path.abspath(lockfile), "cache": os.path.abspath(cache_dir), "models": [
+            {"name": m.name, "repo": m.repo, "commit": m.commit, "path": os.path.abspath(m.path), "files": [
                 {"path": f.locked.path, "size": f.locked.size, "sha256": f.locked.sha256, "state": f.state}
                 for f in m.files]}
             for m in self.models]}
@@ -96,6 +97,50 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class ExportReport:
-    directory: Path
+    directory: Path | str  # a local directory, or an s3://BUCKET/PREFIX URL
     files: int
     copied_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One line of `models list`: a model as models.toml asks for it and models.lock pins it."""
+
+    name: str
+    repo: str
+    revision: str
+    commit: str | None  # None: not in the lock
+    files: int | None
+    size: int | None
+    kind: str | None  # its analysis kind, None when analyze does not use it
+    cached: str  # "yes", "partly", "no", or "-" when not locked
+    state: str  # "locked", "not locked", "lock differs" (models.toml changed), "not in models.toml"
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "repo": self.repo, "revision": self.revision, "commit": self.commit,
+                "files": self.files, "size": self.size, "kind": self.kind, "cached": self.cached,
+                "state": self.state}
+
+
+def list_models(manifest, lock, plan: Plan) -> list[ModelRow]:
+    """models.toml and models.lock side by side, by name (either may be None)."""
+    specs = {m.name: m for m in (manifest.models if manifest is not None else ())}
+    locked = {m.name: m for m in (lock.models if lock is not None else ())}
+    planned = {m.name: m for m in plan.models}
+    return [_row(specs.get(name), locked.get(name), planned.get(name)) for name in sorted({*specs, *locked})]
+
+
+def _row(spec, locked, planned: ModelPlan | None) -> ModelRow:
+    source = spec or locked
+    kind = spec.analysis.kind if spec is not None and spec.analysis is not None else None
+    if locked is None:
+        return ModelRow(source.name, source.repo, source.revision, None, None, None, kind, "-", "not locked")
+    state = "not in models.toml" if spec is None else "locked" if spec.request == locked.request else "lock differs"
+    return ModelRow(source.name, source.repo, source.revision, locked.commit, len(locked.files), locked.total_size,
+                    kind, _cached(planned), state)
+
+
+def _cached(planned: ModelPlan | None) -> str:
+    if planned is None or planned.complete:
+        return "yes"
+    return "no" if all(f.state == MISSING for f in planned.files) else "partly"

@@ -1,22 +1,29 @@
 """`python -m tests.fakehub [--port N] [--cdn-port N] [--mirror-port N]`: a fake Hub to poke by hand.
 
-Starts the three origins with a small demo repo and prints URLs to try; Ctrl-C stops.
+Starts the three origins with a small demo repo and prints URLs and commands to try; Ctrl-C
+stops. The demo repo holds a real (tiny) ONNX image classifier with its config.json and
+preprocessor_config.json, so `models add --kind ...` and `analyze` work against it: it flags
+bright frames as "nsfw" (tests/tiny_models.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import time
 
+from tests.tiny_models import config_json, preprocessor_json, tiny_classifier
+
 from . import LFS, FakeHub
+
+DEMO_REPO = "demo-org/tiny-model"
 
 
 def _demo(hub: FakeHub) -> dict[str, str]:
-    """A repo with a plain file and an LFS file, a tag, a successor, a gated and a renamed repo."""
+    """A repo with a real tiny classifier (LFS) and its JSON files, a tag, a successor, a gated and a
+    renamed repo."""
     repo = hub.create_repo(
-        "demo-org/tiny-model",
+        DEMO_REPO,
         card={"license": "mit", "new_version": "demo-org/tiny-model-v2"},
         pipeline_tag="image-classification",
         library_name="onnx",
@@ -24,8 +31,8 @@ def _demo(hub: FakeHub) -> dict[str, str]:
         likes=3,
         tags=["onnx", "vision"],
     )
-    files = {"config.json": json.dumps({"id2label": {"0": "normal", "1": "nsfw"}}).encode()}
-    files["onnx/model.onnx"] = LFS(bytes(range(256)) * 64)
+    files = {"config.json": config_json(), "preprocessor_config.json": preprocessor_json(32),
+             "onnx/model.onnx": LFS(tiny_classifier(32))}
     sha = repo.commit(files, message="initial upload")
     repo.tag("v1.0", sha)
     hub.create_repo("demo-org/tiny-model-v2", library_name="onnx", downloads=7).commit({"README.md": b"v2\n"})
@@ -62,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{hub.mirror_url}/demo-org/tiny-model/resolve/{sha}/onnx/model.onnx",
     ):
         print(f"  curl -si '{url}" + ("" if url.endswith(")") else "'"))
+    print("\nThe whole flow, in an empty directory (the model flags bright frames as nsfw):\n"
+          f"  video-censor models add tiny {DEMO_REPO} --kind image-classifier --file onnx/model.onnx --flag nsfw\n"
+          "  video-censor --download-models analyze VIDEO.mp4")
     print("\nCtrl-C stops.", flush=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill PID` stops cleanly too
     try:

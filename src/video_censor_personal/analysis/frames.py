@@ -1,7 +1,8 @@
 """Frames of a video, sampled in time: the only module that decodes video (PyAV).
 
 Sampling rule (DESIGN.md, Precise rules, Analysis): the sample at time t is the first
-decoded frame whose timestamp is at or after t, for t = 0, 1/fps, 2/fps, ... Timestamps
+decoded frame whose timestamp is at or after t, for t = 0, 1/fps, 2/fps, ...; a frame that
+is the sample of several t is yielded once, with its own timestamp. Timestamps
 count from the start of the video stream, so a stream whose first frame is stamped 1.4 s
 (MPEG-TS, edited MP4) still has a sample at t = 0. Times are exact fractions: 1/3 s and a
 frame stamped 1/3 s must compare equal, which floats do not promise.
@@ -50,37 +51,65 @@ class VideoInfo:
 
 
 class Sample:
-    """The frame chosen for sample `index` (time index/fps), converted only on demand.
+    """One sampled frame, converted only on demand.
 
-    One decoded frame can serve several samples (a 1 fps video sampled at 2 fps), and
-    several models may want different sizes: conversions are cached per size.
+    `index` counts sampled frames (0, 1, 2, ...). One decoded frame can stand for several
+    sample times (a 1 fps video sampled at 2 fps, or `--fps` above the frame rate): it is
+    still one Sample, run through the models once. `time` is the frame's own timestamp and
+    `end` the time the next frame is shown (time plus the frame's length), both in seconds
+    from the start of the stream: segments are made of these, never of nominal sample
+    times. Several models may want different sizes: conversions are cached per size.
     """
 
-    __slots__ = ("index", "time", "frame", "_rgb")
+    __slots__ = ("index", "time", "end", "width", "height", "frame", "_rgb", "_prepared")
 
-    def __init__(self, index: int, time: float, frame):
+    def __init__(self, index: int, time: float, frame, end: float | None = None):
         self.index, self.time, self.frame = index, time, frame
+        self.end = time if end is None else end
+        self.width, self.height = (frame.width, frame.height) if frame is not None else (0, 0)
         self._rgb: dict[tuple[int, int], object] = {}
+        self._prepared: dict[object, object] = {}
 
-    def rgb(self, width: int, height: int):
-        """The frame as a (height, width, 3) uint8 RGB array."""
-        key = (width, height)
+    def rgb(self, width: int, height: int, smooth: bool = False):
+        """The frame as a (height, width, 3) uint8 RGB array.
+
+        By default swscale's area filter scales straight from the decoder's YUV. `smooth`
+        converts to RGB at full size first, then scales with swscale's bilinear filter (a
+        triangle widened when shrinking): about 0.1 of 255 from PIL's resize(BILINEAR) on
+        photographs, for models whose reference code resizes with PIL (preprocess.py).
+        """
+        key = (width, height, smooth)
         if key not in self._rgb:
             if self.frame is None:
                 raise ValueError(f"sample {self.index} was detached without size {width}x{height}")
-            self._rgb[key] = self.frame.to_ndarray(
+            self._rgb[key] = self._smooth(width, height) if smooth else self.frame.to_ndarray(
                 format="rgb24", width=width, height=height, interpolation=_INTERPOLATION
             )
         return self._rgb[key]
 
-    def detach(self, sizes) -> Sample:
-        """Convert to every (width, height) in `sizes` now and let the decoded frame go.
+    def _smooth(self, width: int, height: int):
+        import av
 
-        A waiting 4K frame holds 12 MB; its 224x224 RGB copy holds 150 kB.
+        full = av.VideoFrame.from_ndarray(self.rgb(self.width, self.height), format="rgb24")
+        return full.reformat(width=width, height=height, interpolation="BILINEAR").to_ndarray()
+
+    def prepared(self, key, make: Callable[[Sample], object]):
+        """What `make(self)` returns (a model's input image), made once per key."""
+        if key not in self._prepared:
+            if self.frame is None:
+                raise ValueError(f"sample {self.index} was detached without {key}")
+            self._prepared[key] = make(self)
+        return self._prepared[key]
+
+    def detach(self, preparations: dict) -> Sample:
+        """Make every {key: make} input now and let the decoded frame and its RGB copies go.
+
+        A waiting 4K frame holds 12 MB; a model's 224x224 input image holds 150 kB.
         """
-        for width, height in sizes:
-            self.rgb(width, height)
+        for key, make in preparations.items():
+            self.prepared(key, make)
         self.frame = None
+        self._rgb.clear()
         return self
 
 
@@ -130,20 +159,12 @@ def stream_duration(container, stream) -> float | None:
     return None
 
 
-def sample_times(fps: float) -> Iterator[Fraction]:
-    """t = 0, 1/fps, 2/fps, ... as exact fractions."""
-    step = 1 / Fraction(fps)
-    index = 0
-    while True:
-        yield index * step
-        index += 1
-
-
 class FrameSampler:
     """Decodes one video and yields its samples in time order.
 
     After iteration, `end` is the end of the last decoded frame (seconds), the fallback
-    duration for containers that do not state one.
+    duration for containers that do not state one, and `timeline` holds (time, end) of
+    every sampled frame by index: what segments are cut from.
     """
 
     def __init__(self, path: Path, fps: float, on_position: Callable[[float], None] | None = None):
@@ -152,6 +173,7 @@ class FrameSampler:
         self.path, self.fps = path, Fraction(fps)
         self.on_position = on_position or (lambda seconds: None)
         self.end = 0.0
+        self.timeline: list[tuple[float, float]] = []
         self._seen: list[int] = []  # recent packet timestamps, sorted
 
     def __iter__(self) -> Iterator[Sample]:
@@ -165,14 +187,18 @@ class FrameSampler:
             yield from self._samples(container, stream, _Clock(self.fps, stream))
 
     def _samples(self, container, stream, clock: _Clock) -> Iterator[Sample]:
-        index, decoded = 0, 0
+        taken, sampled, decoded = 0, 0, 0  # sample times taken, frames yielded, frames decoded
         for frame in self._decode(container, stream, clock):
             decoded += 1
-            self.end = max(self.end, clock.seconds(frame.pts) + _frame_length(frame, stream))
-            while index < clock.samples_until(frame.pts):
-                yield Sample(index, index / float(self.fps), frame)
-                index += 1
-            self.on_position(clock.seconds(frame.pts))
+            time = clock.seconds(frame.pts)
+            end = time + _frame_length(frame, stream)
+            self.end = max(self.end, end)
+            if taken < clock.samples_until(frame.pts):  # some t in (previous frame, this frame]
+                taken = clock.samples_until(frame.pts)
+                self.timeline.append((time, end))
+                yield Sample(sampled, time, frame, end)
+                sampled += 1
+            self.on_position(time)
         if decoded == 0:
             raise MediaError(f"cannot read video {self.path}: it holds no frames (zero length)")
 

@@ -24,6 +24,8 @@ class AppOptions:
 
     manifest_path: Path = Path("models.toml")
     lockfile_path: Path = Path("models.lock")
+    lockfile_given: bool = False  # else models.lock beside models.toml
+    search_start: Path = Path(".")  # where the search for models.toml began (errors name it)
     cache_dir: Path | None = None
     offline: bool = False
     debug: bool = False
@@ -45,13 +47,24 @@ def _path(value: str | None) -> Path | None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Model cache directory.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="models.toml to read.")
 @click.option("--lockfile", type=click.Path(dir_okay=False), help="models.lock to read/write.")
-@click.version_option(__version__, prog_name="video-censor")
+@click.version_option(__version__, "-V", "--version", prog_name="video-censor")
 @click.pass_context
 def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, manifest, lockfile):
-    """Analyse videos with ML models that are declared, locked and verified."""
+    """Analyse videos with ML models that are declared, locked and verified.
+
+    Root options go before the command: video-censor --offline models lock.
+
+    Shell completion (bash; zsh and fish alike with zsh_source / fish_source):
+    eval "$(_VIDEO_CENSOR_COMPLETE=bash_source video-censor)" in ~/.bashrc.
+    """
+    from video_censor_personal.cli.common import locate_project
+
+    manifest_path, lockfile_path = locate_project(_path(manifest), _path(lockfile), Path.cwd())
     ctx.obj = AppOptions(
-        manifest_path=_path(manifest) or Path("models.toml"),
-        lockfile_path=_path(lockfile) or Path("models.lock"),
+        manifest_path=manifest_path,
+        lockfile_path=lockfile_path,
+        lockfile_given=lockfile is not None,
+        search_start=Path.cwd(),
         cache_dir=_path(cache_dir),
         offline=offline,
         debug=debug or debug_enabled(),
@@ -74,18 +87,28 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
 @click.pass_context
 def models(ctx, manifest, lockfile):
     """Declare, lock, download and inspect models."""
+    from video_censor_personal.cli.common import locate_project
+
     options: AppOptions = ctx.obj
-    ctx.obj = replace(
-        options,
-        manifest_path=_path(manifest) or options.manifest_path,
-        lockfile_path=_path(lockfile) or options.lockfile_path,
-    )
+    manifest_path = _path(manifest) or options.manifest_path
+    given_lock = _path(lockfile) or (options.lockfile_path if options.lockfile_given else None)
+    _, lockfile_path = locate_project(manifest_path, given_lock, options.search_start)
+    ctx.obj = replace(options, manifest_path=manifest_path, lockfile_path=lockfile_path,
+                      lockfile_given=given_lock is not None)
 
 
 def _register_commands() -> None:
-    from video_censor_personal.cli import analyze_cmd, censor_cmd, download_cmds, hub_cmds, lock_cmds
+    from video_censor_personal.cli import (
+        analyze_cmd,
+        cache_cmds,
+        censor_cmd,
+        download_cmds,
+        hub_cmds,
+        interop_cmds,
+        lock_cmds,
+    )
 
-    for module in (lock_cmds, download_cmds, hub_cmds):
+    for module in (lock_cmds, download_cmds, hub_cmds, interop_cmds, cache_cmds):
         module.register(models)
     analyze_cmd.register(cli)
     censor_cmd.register(cli)
@@ -116,23 +139,46 @@ def _print_traceback(debug: bool) -> None:
         click.echo(redact(traceback.format_exc()).rstrip(), err=True)
 
 
-def _report_click_error(exc: click.ClickException) -> None:
-    """Usage errors in our message format: `error:` line, then a `hint:` naming --help."""
+def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
+    """Usage errors in our message format: `error:` line, then a `hint:` naming --help,
+    or, for a root option written after the command, the command line that works."""
     click.echo(f"error: {exc.format_message()}", err=True)
+    moved = _root_option_moved(exc, argv)
+    if moved:
+        click.echo(f"hint: {exc.option_name} is a root option and goes before the command: `{moved}`", err=True)
+        return
     context = getattr(exc, "ctx", None)
     command = context.command_path if context is not None else "video-censor"
     click.echo(f"hint: run `{command} --help` for usage", err=True)
 
 
+def _root_option_moved(exc: click.ClickException, argv: list[str]) -> str | None:
+    """`video-censor models lock --offline` -> `video-censor --offline models lock`."""
+    import shlex
+
+    if not isinstance(exc, click.NoSuchOption):
+        return None
+    option = next((o for o in cli.params if exc.option_name in o.opts), None)
+    if option is None:
+        return None
+    for index, word in enumerate(argv):
+        if word == exc.option_name or word.startswith(exc.option_name + "="):
+            taken = 1 if option.is_flag or "=" in word else 2
+            words = argv[index:index + taken] + argv[:index] + argv[index + taken:]
+            return shlex.join(["video-censor", *words])
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or debug_enabled()
+    argv_seen = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in argv_seen or debug_enabled()
     try:
         cli.main(args=argv, prog_name="video-censor", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        _report_click_error(exc)
+        _report_click_error(exc, argv_seen)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -75,9 +75,11 @@ def fix_command(options, video: Path) -> str:
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1000), default=2.0, show_default=True,
               help="Frames sampled per second of video.")
 @click.option("--edl", type=click.Path(dir_okay=False, path_type=Path), help="Also write an EDL skip list.")
+@click.option("--pad", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds added to both sides of every segment.")
 @click.option("--download-models", is_flag=True, help="Download missing models first, then analyse.")
 @click.pass_obj
-def analyze_cmd(options, video, output, fps, edl, download_models):
+def analyze_cmd(options, video, output, fps, edl, pad, download_models):
     """Analyse VIDEO with every model that has an analysis table; JSON report to stdout or -o."""
     from video_censor_personal.analysis.report import render_edl, render_json
     from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
@@ -88,7 +90,8 @@ def analyze_cmd(options, video, output, fps, edl, download_models):
     manifest = load_manifest(options.manifest_path)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    request = AnalysisRequest(video, fps, download_models or options.download_models, fix_command(options, video))
+    request = AnalysisRequest(video, fps, download_models or options.download_models, fix_command(options, video),
+                              pad=pad)
     show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
     report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
     if output:

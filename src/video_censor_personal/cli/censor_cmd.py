@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -38,7 +39,16 @@ def download_hint(options, video: Path, output: Path) -> str:
     return "run `" + shlex.join(words + ["--download-models", "censor", str(video), "-o", str(output)]) + "`"
 
 
-def analyse(options, video: Path, output: Path, fps: float, download: bool) -> dict:
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The options that `censor` passes on to the analysis, as `analyze` takes them."""
+
+    fps: float
+    pad: float
+    download: bool
+
+
+def analyse(options, video: Path, output: Path, settings: AnalysisSettings) -> dict:
     """The analysis report of `video`, as `analyze` would write it, from the locked models."""
     from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
     from video_censor_personal.cli.download_cmds import make_reporter
@@ -47,7 +57,8 @@ def analyse(options, video: Path, output: Path, fps: float, download: bool) -> d
     manifest = load_manifest(options.manifest_path)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    request = AnalysisRequest(video, fps, download or options.download_models, download_hint(options, video, output))
+    request = AnalysisRequest(video, settings.fps, settings.download or options.download_models,
+                              download_hint(options, video, output), pad=settings.pad)
     bar = PositionBar("analysing") if _show_bars(options) else None
     return AnalysisPipeline(manifest, lock, manager).run(request, bar).to_dict()
 
@@ -65,9 +76,11 @@ def analyse(options, video: Path, output: Path, fps: float, download: bool) -> d
               help="Censor by this analysis report (from `analyze -o`) instead of analysing.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=1000), default=2.0, show_default=True,
               help="Frames sampled per second when analysing (not with --report).")
+@click.option("--pad", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds added to both sides of every segment when analysing (not with --report).")
 @click.option("--download-models", is_flag=True, help="Download missing models first, then analyse and censor.")
 @click.pass_obj
-def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, download_models):
+def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, pad, download_models):
     """Write a censored copy of VIDEO to OUT, by a fresh analysis or by --report."""
     from video_censor_personal.censoring.report_reader import load_report, read_report
     from video_censor_personal.censoring.writer import CensorRequest, censor_video, check_output
@@ -77,7 +90,7 @@ def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, 
         flagged, source = load_report(report), str(report)
     else:
         source = "the analysis"
-        flagged = read_report(analyse(options, video, output, fps, download_models), source)
+        flagged = read_report(analyse(options, video, output, AnalysisSettings(fps, pad, download_models)), source)
     request = CensorRequest(video, output, video_effect, audio_effect)
     bar = PositionBar("censoring") if _show_bars(options) else None
     if bar is not None:

@@ -1,11 +1,42 @@
-"""What most commands load first: the settings in effect and the lock."""
+"""What most commands load first: where the project is, the settings in effect and the lock."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from video_censor_personal.config import Manifest, Settings, load_manifest
 from video_censor_personal.environment import Runtime, build_runtime
-from video_censor_personal.errors import LockfileError
+from video_censor_personal.errors import LockfileError, ManifestError
 from video_censor_personal.lockfile import Lockfile, read_lockfile
+
+MANIFEST_NAME, LOCK_NAME = "models.toml", "models.lock"
+START_HINT = ("start one with `video-censor models add NAME ORG/REPO` (it writes models.toml and locks it), "
+              "or pass --manifest PATH")
+
+
+def find_nearest(name: str, start: Path) -> Path | None:
+    """The nearest file `name` in `start` or its parents, as uv finds pyproject.toml."""
+    start = start.absolute()
+    return next((d / name for d in (start, *start.parents) if (d / name).is_file()), None)
+
+
+def locate_project(manifest: Path | None, lockfile: Path | None, start: Path) -> tuple[Path, Path]:
+    """(models.toml, models.lock) in effect: given paths win; else the nearest models.toml and
+    the lock beside it (a project of a lock alone: the nearest models.lock). Paths stay relative
+    to the current directory, so messages stay short."""
+    if manifest is None:
+        found = find_nearest(MANIFEST_NAME, start) or find_nearest(LOCK_NAME, start)
+        manifest = Path(os.path.relpath(found.with_name(MANIFEST_NAME))) if found else Path(MANIFEST_NAME)
+    return manifest, lockfile or manifest.parent / LOCK_NAME
+
+
+def require_manifest(options) -> Manifest:
+    """The manifest, or an error naming where the search for it began."""
+    if not options.manifest_path.exists() and options.manifest_path == Path(MANIFEST_NAME):
+        raise ManifestError(f"{MANIFEST_NAME}: file not found in {options.search_start.absolute()} "
+                            "or its parent directories", hint=START_HINT)
+    return load_manifest(options.manifest_path)
 
 
 def load_manifest_if_present(options) -> Manifest | None:
@@ -30,6 +61,9 @@ def load_lock(options) -> Lockfile:
     try:
         return read_lockfile(options.lockfile_path)
     except FileNotFoundError:
+        if not options.manifest_path.exists():  # `models lock` would only say models.toml is missing
+            raise LockfileError(f"no {MANIFEST_NAME} or {LOCK_NAME} in {options.search_start.absolute()} "
+                                "or its parent directories", hint=START_HINT) from None
         raise LockfileError(
             f"{options.lockfile_path}: lock file not found",
             hint="run `video-censor models lock` to create it",

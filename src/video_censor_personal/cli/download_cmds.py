@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
+from video_censor_personal.cli.interop_cmds import export_hf_cache, hf_cache_option
+from video_censor_personal.cli.output import aligned
 from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
@@ -122,17 +124,25 @@ def status_cmd(options, as_json):
 
 
 def status_lines(plan) -> list[str]:
-    """A row per model, then an indented line per file that is not present."""
-    lines = []
-    for model in plan.models:
-        counts = {}
-        for f in model.files:
-            counts[f.state] = counts.get(f.state, 0) + 1
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files"
-        size = format_size(sum(f.locked.size for f in model.files))
-        lines.append(f"{model.name}  {model.commit[:12]}  {summary}  {size}  {model.path}")
+    """A table with a header, a row per model; under it an indented line per file that is not
+    present."""
+    if not plan.models:
+        return ["no models in the lock"]
+    rows = [[m.name, m.commit[:12], _state_counts(m), format_size(sum(f.locked.size for f in m.files)),
+             str(m.path)] for m in plan.models]
+    table = aligned(["NAME", "COMMIT", "FILES", "SIZE", "PATH"], rows)
+    lines = table[:1]
+    for model, row in zip(plan.models, table[1:], strict=True):
+        lines.append(row)
         lines += [f"  {f.state:<10} {f.locked.path}" for f in model.files if f.state != "present"]
-    return lines or ["no models in the lock"]
+    return lines
+
+
+def _state_counts(model) -> str:
+    counts: dict[str, int] = {}
+    for f in model.files:
+        counts[f.state] = counts.get(f.state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files"
 
 
 @click.command("path")
@@ -145,14 +155,19 @@ def path_cmd(options, name):
 
 
 @click.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@hf_cache_option
 @click.pass_obj
-def export_cmd(options, directory):
-    """Write every locked file and models.lock into DIRECTORY, usable as a file:// mirror."""
-    report = make_manager(options, make_reporter(options)).export(Path(directory))
-    target = report.directory.resolve()
+def export_cmd(options, directory, hf_cache):
+    """Write every locked file and models.lock into DIRECTORY (or s3://BUCKET/PREFIX), usable as a mirror
+    (or, with --hf-cache, into a Hugging Face cache that huggingface_hub loads offline)."""
+    if hf_cache is not None or directory is None:
+        return export_hf_cache(options, directory, hf_cache)
+    in_bucket = directory.startswith("s3://")
+    report = make_manager(options, make_reporter(options)).export(directory if in_bucket else Path(directory))
+    target = report.directory if in_bucket else report.directory.resolve()
     _say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
-                  f"to {target}.\nUse it elsewhere with: --mirror {target.as_uri()}")
+                  f"to {target}.\nUse it elsewhere with: --mirror {target if in_bucket else target.as_uri()}")
 
 
 def register(models_group) -> None:

@@ -12,8 +12,9 @@ from dataclasses import asdict
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
-from video_censor_personal.cli.output import print_advisories
+from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime, require_manifest
+from video_censor_personal.cli.output import aligned, print_advisories
+from video_censor_personal.config import ANALYSIS_KINDS
 from video_censor_personal.progress import format_size
 
 
@@ -73,19 +74,42 @@ def outdated(options, as_json):
 @click.argument("repo")
 @click.option("--revision", metavar="R", help="Branch, tag or full commit (default: main).")
 @click.option("--include", "include", multiple=True, metavar="P", help="Glob of files to lock (repeatable).")
+@click.option("--exclude", "exclude", multiple=True, metavar="P", help="Glob of files to leave out (repeatable).")
+@click.option("--description", metavar="TEXT", help="Free text kept in models.toml.")
+@click.option("--kind", type=click.Choice(ANALYSIS_KINDS), help="Use it in `analyze`: writes its analysis table.")
+@click.option("--file", "file", metavar="F", help="With --kind: the ONNX file to run.")
+@click.option("--flag", "flag", multiple=True, metavar="LABEL", help="With --kind: a label to censor (repeatable).")
+@click.option("--threshold", type=click.FloatRange(0, 1), metavar="X", help="With --kind: score that flags (0-1).")
 @click.pass_obj
-def add(options, name, repo, revision, include):
-    """Declare a model in models.toml (comments kept), then lock."""
+def add(options, name, repo, revision, include, exclude, description, kind, file, flag, threshold):
+    """Declare a model in models.toml (comments kept), then lock.
+
+    With --kind, --file and --flag, `analyze` uses it right away: the repo's config.json and
+    preprocessor_config.json are locked too (labels and preprocessing come from them).
+    """
     from video_censor_personal.manifest_edit import NewModel, add_model
 
+    new = NewModel(name, repo, revision, include, exclude, description, _analysis(kind, file, flag, threshold))
     runtime = load_runtime(options, load_manifest_if_present(options))
-    outcome = add_model(options.manifest_path, options.lockfile_path, NewModel(name, repo, revision, include),
-                        runtime)
+    outcome = add_model(options.manifest_path, options.lockfile_path, new, runtime)
     print_advisories(outcome.resolution.advisories)
     model = outcome.resolution.lock.model(name)
     click.echo(f"Added {name} ({repo} @ {model.commit[:7]}, {len(model.files)} file(s), "
                f"{format_size(model.total_size)}) to {options.manifest_path}; {options.lockfile_path} updated",
                err=True)
+
+
+def _analysis(kind, file, flag, threshold) -> dict | None:
+    """The analysis table `models add` writes, or None; half of one is a usage error."""
+    if kind is None:
+        if file or flag or threshold is not None:
+            raise click.UsageError("--file, --flag and --threshold describe how `analyze` uses the model: "
+                                   "add --kind KIND")
+        return None
+    if not file or not flag:
+        raise click.UsageError(f"--kind {kind} needs --file (the ONNX file to run) and --flag (a label to censor)")
+    table = {"kind": kind, "file": file, "flag": list(flag)}
+    return table if threshold is None else {**table, "threshold": threshold}
 
 
 @click.command()
@@ -95,7 +119,7 @@ def remove(options, name):
     """Remove a model from models.toml (comments kept), then lock."""
     from video_censor_personal.manifest_edit import remove_model
 
-    runtime = load_runtime(options, load_manifest_if_present(options))
+    runtime = load_runtime(options, require_manifest(options))
     outcome = remove_model(options.manifest_path, options.lockfile_path, name, runtime)
     print_advisories(outcome.resolution.advisories)
     state = "updated" if outcome.lock_written else "unchanged"
@@ -108,9 +132,8 @@ def _print_notes(notes: list[str]) -> None:
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in aligned(header, rows):
+        click.echo(line)
 
 
 def _newest(row) -> str:

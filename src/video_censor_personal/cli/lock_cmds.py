@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from video_censor_personal.cli.common import load_runtime
+from video_censor_personal.cli.common import load_runtime, require_manifest
 from video_censor_personal.cli.output import print_advisories
-from video_censor_personal.config import load_manifest
 from video_censor_personal.errors import CheckFailed
 from video_censor_personal.lockfile import Lockfile, read_lockfile, write_lockfile
 from video_censor_personal.locking import (
@@ -18,6 +17,7 @@ from video_censor_personal.locking import (
     read_previous_lock,
     resolve,
 )
+from video_censor_personal.manifest_edit import serialised
 from video_censor_personal.progress import format_size
 
 
@@ -36,14 +36,18 @@ def register(models_group: click.Group) -> None:
 def lock(options, upgrade_all, upgrade_names, strict, check, dry_run):
     """Resolve models.toml through the Hub into models.lock."""
     mode = _mode(check, dry_run, upgrade_all or bool(upgrade_names))
-    manifest = load_manifest(options.manifest_path)
     if mode is LockMode.CHECK:
-        check_lock(manifest, _read_existing(options.lockfile_path), options.lockfile_path)
+        check_lock(require_manifest(options), _read_existing(options.lockfile_path), options.lockfile_path)
         click.echo(f"{options.lockfile_path} is up to date with {options.manifest_path}", err=True)
         return
+    with serialised(options.manifest_path):  # no `models add` may slip in between read and write
+        _lock(options, mode, Upgrade(upgrade_all, frozenset(upgrade_names)), strict)
+
+
+def _lock(options, mode: LockMode, upgrade: Upgrade, strict: bool) -> None:
+    manifest = require_manifest(options)
     previous, set_aside = read_previous_lock(options.lockfile_path)
-    resolution = resolve(manifest, previous, load_runtime(options, manifest),
-                         Upgrade(upgrade_all, frozenset(upgrade_names)))
+    resolution = resolve(manifest, previous, load_runtime(options, manifest), upgrade)
     warnings = set_aside + resolution.warnings
     print_advisories(set_aside + resolution.advisories)
     if strict and warnings:

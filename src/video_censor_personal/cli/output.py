@@ -10,3 +10,10 @@ def print_advisories(advisories) -> None:
     for advisory in advisories:
         hint = f"; {advisory.hint}" if advisory.hint else ""
         click.echo(f"{advisory.level}: {advisory.model}: {advisory.message}{hint}", err=True)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart, header first."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in [header, *rows]]

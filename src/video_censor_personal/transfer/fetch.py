@@ -139,13 +139,15 @@ def rewrite_origin(url: str, endpoint: str | None, repo: str) -> str:
 def expand_mirror(template: str, wanted: Wanted) -> str:
     """A mirror URL for `wanted`: `{repo}` `{commit}` `{path}` `{sha256}` filled in.
 
-    A bare `file://DIR` is a `models export` directory (`DIR/blobs/{sha256}`); a bare
-    http(s) URL is a Hub-shaped mirror (`URL/{repo}/resolve/{commit}/{path}`).
+    A bare `file://DIR` or `s3://BUCKET/PREFIX` is a `models export` directory
+    (`DIR/blobs/{sha256}`); a bare http(s) URL is a Hub-shaped mirror
+    (`URL/{repo}/resolve/{commit}/{path}`). Paths are not %-quoted in file and S3 names.
     """
+    export_layout = template.startswith(("file://", "s3://"))
     if "{" not in template:
-        suffix = "/blobs/{sha256}" if template.startswith("file://") else "/{repo}/resolve/{commit}/{path}"
+        suffix = "/blobs/{sha256}" if export_layout else "/{repo}/resolve/{commit}/{path}"
         template = template.rstrip("/") + suffix
-    path = wanted.path if template.startswith("file://") else quote(wanted.path)
+    path = wanted.path if export_layout else quote(wanted.path)
     values = {"repo": wanted.repo, "commit": wanted.commit, "path": path, "sha256": wanted.sha256}
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
@@ -213,10 +215,7 @@ def _attempt(wanted: Wanted, source: Source, part: Path, session, policy: Policy
     try:
         if _already_complete(wanted, part, counter):
             return
-        if source.is_file:
-            downloader = FileDownloader(wanted.size, counter)
-        else:
-            downloader = ResumingDownloader(session, source, wanted.size, policy.timeout, counter)
+        downloader = _downloader_for(source, wanted, session, policy, counter)
         downloader(source.url, str(part), None)
         size, actual = part.stat().st_size, downloader.hasher.hexdigest()
         if size != wanted.size or actual != wanted.sha256:
@@ -225,6 +224,17 @@ def _attempt(wanted: Wanted, source: Source, part: Path, session, policy: Policy
     except TransferFailure:
         counter.take_back()
         raise
+
+
+def _downloader_for(source: Source, wanted: Wanted, session, policy: Policy, counter):
+    """The one dispatch from a source's scheme to its pooch-protocol downloader."""
+    if source.url.startswith("s3://"):
+        from video_censor_personal.interop.s3 import S3Downloader  # the optional `s3` extra, only when used
+
+        return S3Downloader(wanted.size, policy.timeout, counter)
+    if source.is_file:
+        return FileDownloader(wanted.size, counter)
+    return ResumingDownloader(session, source, wanted.size, policy.timeout, counter)
 
 
 def _already_complete(wanted: Wanted, part: Path, counter) -> bool:
