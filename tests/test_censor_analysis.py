@@ -2,7 +2,7 @@
 
 The tiny brightness classifier (tests/tiny_models.py) on the fake Hub flags the bright part
 (2-4 s) of a dark-bright-dark clip; blacked out, that part must come out black and the
-rest as it was.
+rest as it was. The tiny object detector finds a bright square; only the square goes black.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.censor_clips import video_frames
 from tests.clirun import invoke
 from tests.download_support import publish
-from tests.media import DARK, make_clip
-from tests.tiny_models import config_json, tiny_classifier
+from tests.media import DARK, make_clip, make_picture_clip
+from tests.tiny_models import config_json, tiny_classifier, tiny_detector
 from video_censor_personal.config import load_manifest, manifest_hash
 from video_censor_personal.lockfile import Lockfile, write_lockfile
 
@@ -31,6 +32,28 @@ flag = ["nsfw"]
 threshold = 0.8
 input-size = 32
 """
+
+
+DETECTOR_MANIFEST = """\
+[models.det]
+repo = "org/det"
+
+[models.det.analysis]
+kind = "object-detector"
+file = "det.onnx"
+labels = ["bright", "dark"]  # tests/tiny_models.py DETECTOR_LABELS
+flag = ["bright"]
+threshold = 0.5
+input-size = 32
+"""
+
+
+def square_at(t: float):
+    """A dark 128 x 64 frame with a bright 32 x 32 square at x 64-96, y 32-64 from 2 s to 4 s."""
+    image = np.full((64, 128, 3), DARK, np.uint8)
+    if 2.0 <= t < 4.0:
+        image[32:64, 64:96] = 230
+    return image
 
 
 @pytest.fixture
@@ -77,6 +100,24 @@ def test_pad_widens_what_is_censored_as_for_analyze(project, capsys):
     assert result.exit_code == 0 and "censored 3.4 s of 6.0 s" in result.stderr
     black = [round(t, 1) for t, image in video_frames(project / "out.mp4") if image.mean() < 4]
     assert black == [round(1.1 + i / 10, 1) for i in range(34)]  # 1.1 s to 4.5 s
+
+
+def test_an_object_detector_censors_only_its_boxes(tmp_path, fake_hub, monkeypatch, capsys):
+    locked = publish(fake_hub, "det", {"det.onnx": tiny_detector()}, repo_id="org/det")
+    (tmp_path / "models.toml").write_text(DETECTOR_MANIFEST, encoding="utf-8")
+    write_lockfile(tmp_path / "models.lock",
+                   Lockfile(manifest_hash(load_manifest(tmp_path / "models.toml")), (locked,)))
+    make_picture_clip(tmp_path / "square.mp4", square_at, seconds=6)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(capsys, "--download-models", "censor", "square.mp4", "-o", "out.mp4", "--video", "black")
+    assert result.exit_code == 0, result.stderr
+    for t, image in video_frames(tmp_path / "out.mp4"):
+        far_from_the_square = image[:, :56]
+        assert abs(float(far_from_the_square.mean()) - DARK) < 4, t
+        if 2.0 <= t < 4.0:
+            assert image[32:64, 64:96].max() < 12, t  # the square (and its margin) is black
+        elif not 1.5 < t < 4.0:
+            assert abs(float(image.mean()) - DARK) < 4, t  # outside the segment: as it was
 
 
 def test_missing_models_stop_it_before_anything_is_written(project, capsys, fake_hub):
