@@ -1,4 +1,4 @@
-"""The whole flow on a machine without internet: lock, auto-download, analyse.
+"""The whole flow on a machine without internet: lock, auto-download, analyse, censor.
 
     python demo/run_demo.py [--keep]
 
@@ -13,8 +13,10 @@ at the fake Hub:
     video-censor analyze clip.mp4                   # stops: the model is not downloaded
     video-censor --progress --download-models analyze clip.mp4 -o report.json --edl clip.edl
     video-censor analyze clip.mp4 --fps 4           # cached and verified: no network
+    video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black
 
-and shows what each prints. `--keep` leaves the directory for a closer look.
+and shows what each prints, then where the censored copy is (4.1 s - 7.0 s blacked out).
+`--keep` leaves the directory for a closer look.
 """
 
 from __future__ import annotations
@@ -88,12 +90,23 @@ def demo(workdir: Path, hub: FakeHub) -> None:
         (1, ("analyze", "clip.mp4")),
         (0, ("--progress", "--download-models", "analyze", "clip.mp4", "-o", "report.json", "--edl", "clip.edl")),
         (0, ("analyze", "clip.mp4", "--fps", "4")),
+        (0, ("censor", "clip.mp4", "-o", "clip.censored.mp4", "--report", "report.json", "--video", "black")),
     ]
     for expected, args in steps:
         if run(workdir, env, *args) != expected:
             sys.exit(f"demo: `video-censor {' '.join(args)}` did not exit {expected}")
     print("\nreport.json:\n  " + (workdir / "report.json").read_text().rstrip().replace("\n", "\n  "))
     print("clip.edl (MPlayer -edl, Kodi):\n  " + (workdir / "clip.edl").read_text().rstrip())
+
+
+def show_censored(workdir: Path, keep: bool) -> None:
+    """Where to look: the censored copy, and what to see in it."""
+    censored = workdir / "clip.censored.mp4"
+    print(f"\nthe censored copy: {censored}")
+    print("  play it (e.g. `ffplay`, `mpv`, VLC): from 4.1 s to 7.0 s (the segment in report.json), "
+          "where the clip was bright, it is black")
+    if not keep:
+        print("  (this directory is removed at the end: run `python demo/run_demo.py --keep` to keep it)")
 
 
 def main() -> None:
@@ -104,6 +117,7 @@ def main() -> None:
     try:
         with FakeHub() as hub:
             demo(workdir, hub)
+        show_censored(workdir, keep)
     finally:
         if keep:
             print(f"\nkept {workdir}")

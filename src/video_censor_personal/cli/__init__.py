@@ -130,6 +130,7 @@ def _register_commands() -> None:
     from video_censor_personal.cli import (
         analyze_cmd,
         cache_cmds,
+        censor_cmd,
         download_cmds,
         hub_cmds,
         interop_cmds,
@@ -139,6 +140,7 @@ def _register_commands() -> None:
     for module in (lock_cmds, download_cmds, hub_cmds, interop_cmds, cache_cmds):
         module.register(models)
     analyze_cmd.register(cli)
+    censor_cmd.register(cli)
 
 
 _register_commands()
