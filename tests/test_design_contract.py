@@ -46,3 +46,13 @@ def test_offline_still_refuses_what_only_the_network_could_bring(capsys, fake_hu
     assert result.exit_code == 3
     assert result.error_lines == ["error: offline: 1 locked file(s) not in the cache"]
     assert "one/onnx/model.onnx (missing)" in result.stderr and "config.json" not in result.stderr
+
+
+def test_a_forced_progress_bar_on_a_pipe_has_no_colour(capsys, fake_hub, project):
+    """Environment: "`NO_COLOR`, non-TTY stderr: no colour". `--progress` forces the bar onto a
+    pipe (a CI log), where escape sequences would only be noise."""
+    view_of(project, "onnx/model.onnx").unlink()
+    blob_of(project, "onnx/model.onnx").unlink()
+    result = invoke(capsys, "--progress", "--download-models")
+    assert result.exit_code == 0 and "100%" in result.stderr
+    assert "\x1b[" not in result.stderr
