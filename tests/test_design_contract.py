@@ -56,3 +56,14 @@ def test_a_forced_progress_bar_on_a_pipe_has_no_colour(capsys, fake_hub, project
     result = invoke(capsys, "--progress", "--download-models")
     assert result.exit_code == 0 and "100%" in result.stderr
     assert "\x1b[" not in result.stderr
+
+
+def test_analyze_outside_a_project_names_where_the_search_started(capsys, tmp_path, monkeypatch):
+    """Commands: "the nearest models.toml in the current directory or its parents ...; an error
+    names the directory where the search started" (as every `models` command already did)."""
+    start = tmp_path / "videos" / "holiday"
+    start.mkdir(parents=True)
+    monkeypatch.chdir(start)
+    result = invoke(capsys, "analyze", "clip.mp4")
+    assert result.exit_code == 2
+    assert len(result.error_lines) == 1 and str(start) in result.error_lines[0]
