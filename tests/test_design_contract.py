@@ -67,3 +67,23 @@ def test_analyze_outside_a_project_names_where_the_search_started(capsys, tmp_pa
     result = invoke(capsys, "analyze", "clip.mp4")
     assert result.exit_code == 2
     assert len(result.error_lines) == 1 and str(start) in result.error_lines[0]
+
+
+def test_root_download_models_before_a_models_command_downloads_first(capsys, fake_hub, project):
+    """`--download-models` is a root option ("root options go before the subcommand"): given
+    before `models path`, it was silently ignored and `path` failed for want of the files."""
+    view_of(project, "onnx/model.onnx").unlink()
+    blob_of(project, "onnx/model.onnx").unlink()
+    result = invoke(capsys, "--download-models", "models", "path", "one")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(view_of(project, "config.json").parent)
+    assert view_of(project, "onnx/model.onnx").read_bytes() == WEIGHTS
+
+
+def test_root_download_models_with_models_add_downloads_the_added_model(capsys, fake_hub, tmp_path, monkeypatch):
+    """With an edit (`models add`), what the edited lock names is downloaded, after the lock."""
+    monkeypatch.chdir(tmp_path)
+    model = publish(fake_hub, "two", {"config.json": b'{"b": 2}'})
+    result = invoke(capsys, "--download-models", "models", "add", "two", model.repo)
+    assert result.exit_code == 0, result.stderr
+    assert view_of(model, "config.json").read_bytes() == b'{"b": 2}'
