@@ -87,3 +87,11 @@ def test_root_download_models_with_models_add_downloads_the_added_model(capsys, 
     result = invoke(capsys, "--download-models", "models", "add", "two", model.repo)
     assert result.exit_code == 0, result.stderr
     assert view_of(model, "config.json").read_bytes() == b'{"b": 2}'
+
+
+def test_models_alone_shows_its_commands_as_video_censor_alone_does(capsys):
+    """`video-censor models` (no command) printed its whole help as an `error:` line, help lines
+    unindented after it, against the Messages rule; `video-censor` alone prints help, exit 0."""
+    result = invoke(capsys, "models")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "Commands:" in result.stdout and "lock" in result.stdout

@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `video-censor models`: its help, as click < 8.2 did
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         _report_click_error(exc, argv_seen)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
