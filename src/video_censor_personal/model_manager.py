@@ -162,8 +162,12 @@ class ModelManager:
                                by_others)
 
     def _check_offline(self, files: list[FilePlan]) -> None:
-        """Offline with no file:// mirror: nothing can come, so say it once, for every file."""
+        """Offline with no file:// mirror: nothing can come, so say it once, for every file
+        whose blob is not in the cache (a view whose blob is intact is linked again offline)."""
         if self.runtime.offline and not any(m.startswith("file://") for m in self.runtime.mirrors):
+            files = [f for f in files if not self._blob_is_good(f)]
+            if not files:
+                return
             raise NetworkError(
                 f"offline: {len(files)} locked file(s) not in the cache",
                 details=[f"{f.label} ({f.state})" for f in files],

@@ -102,6 +102,25 @@ def models(ctx, manifest, lockfile):
     _, lockfile_path = locate_project(manifest_path, given_lock, options.search_start)
     ctx.obj = replace(options, manifest_path=manifest_path, lockfile_path=lockfile_path,
                       lockfile_given=given_lock is not None)
+    if options.download_models and ctx.invoked_subcommand not in _LOCK_EDITS:
+        _run_download(ctx.obj)  # `video-censor --download-models models path NAME`: the files first
+
+
+# Commands that change the lock: with the root --download-models, the new lock is downloaded after.
+_LOCK_EDITS = ("lock", "add", "remove")
+
+
+@models.result_callback()
+@click.pass_context
+def _download_after_edit(ctx, *_results, **_options) -> None:
+    if ctx.obj.download_models and ctx.invoked_subcommand in _LOCK_EDITS:
+        _run_download(ctx.obj)
+
+
+def _run_download(options: AppOptions) -> None:
+    from video_censor_personal.cli.download_cmds import run_download
+
+    run_download(options, names=())
 
 
 class _EchoHandler(logging.Handler):
@@ -214,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort as exc:  # click's name for a KeyboardInterrupt
         _report_interrupt(exc.__cause__)
     except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `video-censor models`: its help, as click < 8.2 did
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         _report_click_error(exc, argv_seen)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_runtime
-from video_censor_personal.config import load_manifest
+from video_censor_personal.cli.common import load_lock, load_runtime, require_manifest
 from video_censor_personal.errors import UsageError
 
 
@@ -125,7 +124,7 @@ def analyse_one(options, video: Path, output: Path | None, edl: Path | None, req
     from video_censor_personal.model_manager import ModelManager
 
     check_writable(output, edl)
-    manifest = load_manifest(options.manifest_path)
+    manifest = require_manifest(options)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
     show_bar = options.progress if options.progress is not None else sys.stderr.isatty()

@@ -35,7 +35,7 @@ class TqdmReporter:
         self._files, self._done = files, 0
         self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
                          desc=f"{files} file{'s' if files != 1 else ''}", dynamic_ncols=True, mininterval=0.2,
-                         colour=None if os.environ.get("NO_COLOR") else "green")
+                         colour="green" if _colour_wanted() else None)
 
     def advance(self, n: int) -> None:
         with self._lock:
@@ -71,6 +71,9 @@ class NoteReporter(NullReporter):
 
 
 WAITING = "note: {name}: another process is downloading it; waiting for it to finish"
+def _colour_wanted() -> bool:
+    """DESIGN: no colour with NO_COLOR or when stderr is no terminal (a forced bar in a CI log)."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
 def make_reporter(options):
