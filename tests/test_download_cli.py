@@ -147,7 +147,8 @@ def test_offline_with_files_missing_exits_3(capsys, fake_hub, project):
     assert "  first/onnx/model.onnx (missing)" in result.stderr
 
 
-def test_export_serves_an_air_gapped_machine(capsys, fake_hub, project, tmp_path, monkeypatch):
+@pytest.mark.parametrize("host", ["", "localhost"])
+def test_export_serves_an_air_gapped_machine(capsys, fake_hub, project, tmp_path, monkeypatch, host):
     assert invoke(capsys, "--download-models").exit_code == 0
     export_dir = tmp_path / "usb stick"
     result = invoke(capsys, "models", "export", str(export_dir))
@@ -156,7 +157,8 @@ def test_export_serves_an_air_gapped_machine(capsys, fake_hub, project, tmp_path
     assert (export_dir / "blobs" / project["first"].file("onnx/model.onnx").sha256).read_bytes() == WEIGHTS
     monkeypatch.setenv("VIDEO_CENSOR_CACHE", str(tmp_path / "other-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("VIDEO_CENSOR_MIRRORS", "file://" + str(export_dir).replace(" ", "%20"))
+    # file://localhost/DIR is the same directory as file:///DIR (RFC 8089)
+    monkeypatch.setenv("VIDEO_CENSOR_MIRRORS", f"file://{host}" + str(export_dir).replace(" ", "%20"))
     fake_hub.clear_requests()
     result = invoke(capsys, "--download-models")
     assert result.exit_code == 0, result.stderr

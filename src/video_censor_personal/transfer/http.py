@@ -65,9 +65,11 @@ def origin_of(url: str) -> str:
 
 
 def file_path_of(url: str) -> Path:
-    """file:///srv/my%20mirror/x -> /srv/my mirror/x (spaces are %20 in VIDEO_CENSOR_MIRRORS)."""
-    parts = urlsplit(url)
-    return Path(url2pathname(unquote(parts.netloc + parts.path)))
+    """file:///srv/my%20mirror/x -> /srv/my mirror/x (spaces are %20 in VIDEO_CENSOR_MIRRORS).
+
+    `file://localhost/srv/x` names the same file (RFC 8089): the host part is not a path.
+    """
+    return Path(url2pathname(unquote(urlsplit(url).path)))
 
 
 def new_session():
