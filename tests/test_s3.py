@@ -390,6 +390,10 @@ def test_without_the_s3_extra_a_bucket_is_exit_2_with_the_install_hint(capsys, f
     result = invoke(capsys, "--mirror", "s3://team/mirror", "--download-models")
     assert result.exit_code == 2 and "hint: install it: pip install 'video-censor-personal[s3]'" in result.stderr
     assert "need the optional `s3` extra" in result.stderr
+    # said once for the run, with the files it stopped listed under it
+    assert result.error_lines[0] == "error: 2 of 2 files could not be downloaded"
+    assert result.stderr.count("need the optional `s3` extra") == 1
+    assert "    nsfw/config.json\n" in result.stderr and "    nsfw/onnx/model.onnx\n" in result.stderr
 
 
 def test_without_the_s3_extra_export_is_exit_2(capsys, project, monkeypatch):
