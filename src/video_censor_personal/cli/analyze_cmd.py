@@ -7,13 +7,12 @@ imported inside the command, so `video-censor --help` never loads them.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_runtime, require_manifest
+from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
 from video_censor_personal.errors import UsageError
 
 
@@ -56,18 +55,6 @@ def write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def fix_command(options, *arguments: str | Path) -> str:
-    """The exact command that downloads what is missing and runs this analysis again."""
-    words = ["video-censor"]
-    for flag, value, default in (("--manifest", options.manifest_path, Path("models.toml")),
-                                 ("--lockfile", options.lockfile_path, Path("models.lock")),
-                                 ("--cache-dir", options.cache_dir, None)):
-        if value is not None and value != default:
-            words += [flag, str(value)]
-    words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
-    return "run `" + shlex.join(words + ["--download-models", "analyze", *map(str, arguments)]) + "`"
-
-
 def is_library(videos: tuple[Path, ...], output: Path | None, jobs: int | None, scheduler: str | None) -> bool:
     """The multi-video form: several videos, a folder, -o an existing folder, --jobs or --scheduler."""
     return (len(videos) > 1 or any(video.is_dir() for video in videos) or jobs is not None
@@ -106,14 +93,14 @@ def analyze_cmd(options, videos, output, fps, edl, pad, download_models, jobs, s
         if jobs is not None and scheduler is not None:
             raise UsageError("--jobs and --scheduler exclude each other: on a cluster, its workers do the work",
                              hint="leave out --jobs; size the cluster with `dask worker --nworkers N --nthreads 1`")
-        hint = fix_command(options, *videos, *(["-o", output] if output else []),
-                           *(["--scheduler", scheduler] if scheduler else []))
+        hint = download_and_rerun(options, "analyze", *videos, *(["-o", output] if output else []),
+                                  *(["--scheduler", scheduler] if scheduler else []))
         request = AnalysisRequest(Path(), fps, download, hint, pad=pad)
         run_library_command(options, videos, output, request, jobs, scheduler, force)
         return
     [video] = videos
     analyse_one(options, video, output, edl,
-                AnalysisRequest(video, fps, download, fix_command(options, video), pad=pad))
+                AnalysisRequest(video, fps, download, download_and_rerun(options, "analyze", video), pad=pad))
 
 
 def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
