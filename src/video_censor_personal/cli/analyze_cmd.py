@@ -7,38 +7,14 @@ imported inside the command, so `video-censor --help` never loads them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
+from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.errors import UsageError
-
-
-class TqdmPosition:
-    """A bar over the video's duration in seconds, on stderr."""
-
-    def __init__(self) -> None:
-        self._bar = None
-
-    def start(self, duration: float | None) -> None:
-        from tqdm import tqdm
-
-        done = "{n:.1f}/{total:.1f} s [{elapsed}<{remaining}]" if duration else "{n:.1f} s [{elapsed}]"
-        self._bar = tqdm(total=duration or None, desc="analysing", file=sys.stderr, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done)
-
-    def update(self, position: float) -> None:
-        if self._bar is None:
-            return
-        target = min(position, self._bar.total) if self._bar.total else position
-        if target > self._bar.n:
-            self._bar.update(target - self._bar.n)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def check_writable(*paths: Path | None) -> None:
@@ -114,8 +90,8 @@ def analyse_one(options, video: Path, output: Path | None, edl: Path | None, req
     manifest = require_manifest(options)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
-    report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
+    bar = PositionBar("analysing") if show_bars(options) else None
+    report = AnalysisPipeline(manifest, lock, manager).run(request, bar)
     if output:
         write(output, render_json(report))
     else:

@@ -8,22 +8,18 @@ imported only when the command runs.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime
+from video_censor_personal.cli.output import show_bars
 from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.config import load_manifest
 
 VIDEO_EFFECTS = ("blur", "black", "pixelate", "cut")
 AUDIO_EFFECTS = ("keep", "mute", "bleep")
-
-
-def _show_bars(options) -> bool:
-    return options.progress if options.progress is not None else sys.stderr.isatty()
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ def analyse(options, video: Path, output: Path, settings: AnalysisSettings) -> d
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
     request = AnalysisRequest(video, settings.fps, settings.download or options.download_models,
                               download_and_rerun(options, "censor", video, "-o", output), pad=settings.pad)
-    bar = PositionBar("analysing") if _show_bars(options) else None
+    bar = PositionBar("analysing") if show_bars(options) else None
     return AnalysisPipeline(manifest, lock, manager).run(request, bar).to_dict()
 
 
@@ -79,7 +75,7 @@ def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, 
         source = "the analysis"
         flagged = read_report(analyse(options, video, output, AnalysisSettings(fps, pad, download_models)), source)
     request = CensorRequest(video, output, video_effect, audio_effect)
-    bar = PositionBar("censoring") if _show_bars(options) else None
+    bar = PositionBar("censoring") if show_bars(options) else None
     if bar is not None:
         bar.start(flagged.duration)
     try:
