@@ -195,9 +195,12 @@ def test_help_loads_no_analysis_library():
 
 @pytest.mark.slow
 def test_the_offline_demo_runs_the_whole_flow():
-    """demo/run_demo.py is what the README shows newcomers: it must keep working."""
-    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=120,
+    """demo/run_demo.py is what the README shows newcomers: it must keep working, to the censored copy."""
+    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=180,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hint: run `video-censor --download-models analyze clip.mp4`" in done.stdout
     assert '"start": 4.1' in done.stdout and "4.100 7.000 0" in done.stdout  # bright from 4.2 s, sampled at 4.5 s
+    assert "$ video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black" in done.stdout
+    assert "censored 2.9 s of 10.0 s (video black, audio keep)" in done.stdout
+    assert "the censored copy: " in done.stdout and "from 4.1 s to 7.0 s" in done.stdout
