@@ -325,7 +325,8 @@ def _table_span(lines: list[str], header: int, end: int) -> tuple[int, int]:
 
 
 def _merge(lines: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join spans separated by blank lines only (a table and its sub-table)."""
+    """Join spans separated by blank lines only (a table and its sub-table): wider than
+    intervals.merge_intervals, which joins only spans that overlap or touch."""
     merged: list[tuple[int, int]] = []
     for start, stop in sorted(spans):
         if merged and all(_is_blank(lines[i]) for i in range(merged[-1][1], start)):
