@@ -98,7 +98,7 @@ def _frames(count: int):
 def make_project(work: Path, clips: int, seconds: int) -> dict[str, str]:
     """work/{models.toml, models.lock, lib/clipNN.mp4}, the model in work/cache; the runs' environment."""
     from tests.fakehub import FakeHub
-    from tests.library_support import make_project as write_project
+    from tests.tiny_project import make_project as write_project
 
     clip = Path(tempfile.gettempdir()) / f"video-censor-library-bench-v1-480p-{seconds}s.mp4"
     if not clip.exists():

@@ -14,23 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import invoke
-from tests.download_support import flip_byte, publish, view_of
+from tests.download_support import flip_byte, view_of
 from tests.media import dark_bright_dark, make_audio_only, make_clip, make_not_a_video, make_zero_length
-from tests.tiny_models import config_json, tiny_classifier
-from video_censor_personal.config import load_manifest, manifest_hash
-from video_censor_personal.lockfile import Lockfile, write_lockfile
+from tests.tiny_project import MANIFEST, make_project
 
-MANIFEST = """\
-[models.tiny]
-repo = "org/tiny-nsfw"
-
-[models.tiny.analysis]   # labels come from the locked config.json
-kind = "image-classifier"
-file = "onnx/model.onnx"
-flag = ["nsfw"]
-threshold = 0.8
-input-size = 32
-"""
 FIX = "video-censor --download-models analyze clip.mp4"
 
 
@@ -42,11 +29,7 @@ def clip_bytes(tmp_path_factory):
 @pytest.fixture
 def project(tmp_path, fake_hub, monkeypatch, clip_bytes):
     """A directory with models.toml, its models.lock (tiny model on the fake Hub) and clip.mp4."""
-    files = {"onnx/model.onnx": tiny_classifier(), "config.json": config_json()}
-    locked = publish(fake_hub, "tiny", files, repo_id="org/tiny-nsfw")
-    (tmp_path / "models.toml").write_text(MANIFEST, encoding="utf-8")
-    manifest = load_manifest(tmp_path / "models.toml")
-    write_lockfile(tmp_path / "models.lock", Lockfile(manifest_hash(manifest), (locked,)))
+    locked = make_project(tmp_path, fake_hub)
     (tmp_path / "clip.mp4").write_bytes(clip_bytes)
     monkeypatch.chdir(tmp_path)
     return locked
@@ -212,9 +195,12 @@ def test_help_loads_no_analysis_library():
 
 @pytest.mark.slow
 def test_the_offline_demo_runs_the_whole_flow():
-    """demo/run_demo.py is what the README shows newcomers: it must keep working."""
-    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=120,
+    """demo/run_demo.py is what the README shows newcomers: it must keep working, to the censored copy."""
+    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=180,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hint: run `video-censor --download-models analyze clip.mp4`" in done.stdout
     assert '"start": 4.1' in done.stdout and "4.100 7.000 0" in done.stdout  # bright from 4.2 s, sampled at 4.5 s
+    assert "$ video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black" in done.stdout
+    assert "censored 2.9 s of 10.0 s (video black, audio keep)" in done.stdout
+    assert "the censored copy: " in done.stdout and "from 4.1 s to 7.0 s" in done.stdout

@@ -15,24 +15,9 @@ import pytest
 
 from tests.censor_clips import video_frames
 from tests.clirun import invoke
-from tests.download_support import publish
 from tests.media import DARK, make_clip, make_picture_clip
-from tests.tiny_models import config_json, tiny_classifier, tiny_detector
-from video_censor_personal.config import load_manifest, manifest_hash
-from video_censor_personal.lockfile import Lockfile, write_lockfile
-
-MANIFEST = """\
-[models.tiny]
-repo = "org/tiny-nsfw"
-
-[models.tiny.analysis]
-kind = "image-classifier"
-file = "onnx/model.onnx"
-flag = ["nsfw"]
-threshold = 0.8
-input-size = 32
-"""
-
+from tests.tiny_models import tiny_detector
+from tests.tiny_project import make_project, write_project
 
 DETECTOR_MANIFEST = """\
 [models.det]
@@ -59,11 +44,7 @@ def square_at(t: float):
 @pytest.fixture
 def project(tmp_path, fake_hub, monkeypatch):
     """models.toml, its models.lock (the tiny model on the fake Hub) and clip.mp4 (bright 2-4 s)."""
-    files = {"onnx/model.onnx": tiny_classifier(), "config.json": config_json()}
-    locked = publish(fake_hub, "tiny", files, repo_id="org/tiny-nsfw")
-    (tmp_path / "models.toml").write_text(MANIFEST, encoding="utf-8")
-    write_lockfile(tmp_path / "models.lock",
-                   Lockfile(manifest_hash(load_manifest(tmp_path / "models.toml")), (locked,)))
+    make_project(tmp_path, fake_hub)
     make_clip(tmp_path / "clip.mp4")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -103,10 +84,7 @@ def test_pad_widens_what_is_censored_as_for_analyze(project, capsys):
 
 
 def test_an_object_detector_censors_only_its_boxes(tmp_path, fake_hub, monkeypatch, capsys):
-    locked = publish(fake_hub, "det", {"det.onnx": tiny_detector()}, repo_id="org/det")
-    (tmp_path / "models.toml").write_text(DETECTOR_MANIFEST, encoding="utf-8")
-    write_lockfile(tmp_path / "models.lock",
-                   Lockfile(manifest_hash(load_manifest(tmp_path / "models.toml")), (locked,)))
+    write_project(tmp_path, fake_hub, DETECTOR_MANIFEST, "det", {"det.onnx": tiny_detector()}, "org/det")
     make_picture_clip(tmp_path / "square.mp4", square_at, seconds=6)
     monkeypatch.chdir(tmp_path)
     result = invoke(capsys, "--download-models", "censor", "square.mp4", "-o", "out.mp4", "--video", "black")
@@ -149,15 +127,3 @@ def test_help_loads_no_media_library():
     assert done.stdout.strip().endswith("[]")
     for option in ("--report", "--video [blur|black|pixelate|cut]", "--audio [keep|mute|bleep]", "--download-models"):
         assert option in done.stdout
-
-
-@pytest.mark.slow
-def test_the_demo_ends_with_a_censored_copy_and_says_where_it_is():
-    from pathlib import Path
-
-    done = subprocess.run([sys.executable, "demo/run_demo.py"], capture_output=True, text=True, timeout=180,
-                          cwd=Path(__file__).resolve().parents[1])
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "$ video-censor censor clip.mp4 -o clip.censored.mp4 --report report.json --video black" in done.stdout
-    assert "censored 2.9 s of 10.0 s (video black, audio keep)" in done.stdout
-    assert "the censored copy: " in done.stdout and "from 4.1 s to 7.0 s" in done.stdout

@@ -13,8 +13,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.clirun import invoke
-from tests.library_support import clip_bytes, make_library, make_project, reports_in, segment_of
+from tests.library_support import clip_bytes, make_library, reports_in, segment_of
 from tests.media import make_audio_only, make_not_a_video
+from tests.tiny_project import make_project
 from video_censor_personal.library.discover import Video, find_videos
 from video_censor_personal.library.naming import report_names
 from video_censor_personal.library.resume import STATE_NAME

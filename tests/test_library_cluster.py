@@ -19,8 +19,9 @@ import pytest
 
 from tests.clirun import invoke
 from tests.fakehub import FakeHub
-from tests.library_support import MODEL_FILES, clip_bytes, make_library, make_project, reports_in
+from tests.library_support import clip_bytes, make_library, reports_in
 from tests.media import make_not_a_video
+from tests.tiny_project import MODEL_FILES, make_project
 
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")

@@ -17,8 +17,9 @@ import time
 import pytest
 
 from tests.clirun import invoke
-from tests.library_support import clip_bytes, make_library, make_project, reports_in
+from tests.library_support import clip_bytes, make_library, reports_in
 from tests.media import make_not_a_video
+from tests.tiny_project import make_project
 from video_censor_personal.analysis import threads
 from video_censor_personal.library.resume import STATE_NAME
 

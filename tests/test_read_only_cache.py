@@ -22,21 +22,7 @@ import pytest
 from tests.clirun import invoke
 from tests.download_support import publish, write_lock
 from tests.media import make_clip
-from tests.tiny_models import config_json, tiny_classifier
-from video_censor_personal.config import load_manifest, manifest_hash
-from video_censor_personal.lockfile import Lockfile, write_lockfile
-
-MANIFEST = """\
-[models.tiny]
-repo = "org/tiny-nsfw"
-
-[models.tiny.analysis]
-kind = "image-classifier"
-file = "onnx/model.onnx"
-flag = ["nsfw"]
-threshold = 0.8
-input-size = 32
-"""
+from tests.tiny_project import make_project
 
 
 def _bind_read_only(source: Path, target: Path) -> bool:
@@ -77,11 +63,7 @@ def read_only_cache(request, tmp_path, fake_hub, monkeypatch, capsys):
     """The project downloaded into a cache, then that cache restored elsewhere (new inodes, so
     no record matches) and made read-only; VIDEO_CENSOR_CACHE points at the read-only copy."""
     monkeypatch.chdir(tmp_path)
-    locked = publish(fake_hub, "tiny", {"onnx/model.onnx": tiny_classifier(), "config.json": config_json()},
-                     repo_id="org/tiny-nsfw")
-    (tmp_path / "models.toml").write_text(MANIFEST)
-    write_lockfile(tmp_path / "models.lock", Lockfile(manifest_hash(load_manifest(tmp_path / "models.toml")),
-                                                      (locked,)))
+    make_project(tmp_path, fake_hub)
     assert invoke(capsys, "--download-models").exit_code == 0
     restored = tmp_path / "restored"
     shutil.copytree(os.environ["VIDEO_CENSOR_CACHE"], restored)

@@ -76,6 +76,20 @@ def test_add_with_kind_keeps_an_explicit_include_and_adds_what_analyze_reads(fak
     assert paths == ["config.json", "onnx/model.onnx", "preprocessor_config.json"]
 
 
+def test_a_flag_label_the_model_lacks_is_refused_at_add_naming_its_labels(fake_hub, tmp_path, monkeypatch,
+                                                                           capsys):
+    """Else `analyze` would be the first to say so (exit 2), against "analyze works right after"."""
+    publish_the_readme_model(fake_hub)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.toml").write_text("# ours\n")
+    result = invoke(capsys, "models", "add", "nsfw", "onnx-community/nsfw_image_detection-ONNX",
+                    "--kind", "image-classifier", "--file", "onnx/model.onnx", "--flag", "nsfw", "--flag", "porn")
+    assert result.exit_code == 2
+    assert result.error_lines == ["error: onnx-community/nsfw_image_detection-ONNX has no label 'porn' for --flag"]
+    assert "hint: its labels (config.json id2label): normal, nsfw" in result.stderr
+    assert (tmp_path / "models.toml").read_text() == "# ours\n" and not (tmp_path / "models.lock").exists()
+
+
 def test_half_an_analysis_table_is_a_usage_error(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     no_kind = invoke(capsys, "models", "add", "x", "org/x", "--flag", "nsfw")

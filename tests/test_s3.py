@@ -21,6 +21,7 @@ import pytest
 
 from tests.clirun import invoke
 from tests.download_support import blob_of, cache_root, flip_byte, payload, publish, view_of, write_lock
+from video_censor_personal.progress import format_size
 
 HF_SECRET = "hf_s3testsecrettoken"
 WEIGHTS = payload(3 << 20, seed=31)  # several reads; one ranged GET (BLOCK is 8 MiB)
@@ -232,8 +233,11 @@ def test_an_interrupted_download_resumes_by_range(capsys, fake_hub, s3, bucket, 
     part.parent.mkdir(parents=True)
     part.write_bytes(WEIGHTS[:1_000_000])
     s3.requests.clear()
-    assert invoke(capsys, "--mirror", mirror, "--download-models").exit_code == 0
+    result = invoke(capsys, "--mirror", mirror, "--download-models")
+    assert result.exit_code == 0, result.stderr
     assert blob_of(project, "onnx/model.onnx").read_bytes() == WEIGHTS
+    fetched = len(WEIGHTS) - 1_000_000 + len(CONFIG)  # the summary counts what came over the network only
+    assert f"Downloaded 2 file(s), {format_size(fetched)} in" in result.stderr
     ranges = [r.range for r in s3.to(bucket, "GET") if r.path.endswith(weights.sha256)]
     assert ranges == ["bytes=1000000-2048575", "bytes=2048576-3097151", f"bytes=3097152-{len(WEIGHTS) - 1}"]
 
@@ -386,6 +390,10 @@ def test_without_the_s3_extra_a_bucket_is_exit_2_with_the_install_hint(capsys, f
     result = invoke(capsys, "--mirror", "s3://team/mirror", "--download-models")
     assert result.exit_code == 2 and "hint: install it: pip install 'video-censor-personal[s3]'" in result.stderr
     assert "need the optional `s3` extra" in result.stderr
+    # said once for the run, with the files it stopped listed under it
+    assert result.error_lines[0] == "error: 2 of 2 files could not be downloaded"
+    assert result.stderr.count("need the optional `s3` extra") == 1
+    assert "    nsfw/config.json\n" in result.stderr and "    nsfw/onnx/model.onnx\n" in result.stderr
 
 
 def test_without_the_s3_extra_export_is_exit_2(capsys, project, monkeypatch):

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -149,21 +149,28 @@ class HubRegistry:
 
     def hash_plain_file(self, repo: str, commit: str, path: str) -> tuple[int, str]:
         """(size, sha256) of a non-LFS file, downloaded at `commit` and hashed in-stream."""
+
+        def run() -> tuple[int, str]:
+            digest, size = hashlib.sha256(), 0
+            for chunk in self._chunks(repo, commit, path):
+                digest.update(chunk)
+                size += len(chunk)
+            return size, digest.hexdigest()
+
+        return self._call(run, repo, commit, path=path)
+
+    def read_small_file(self, repo: str, commit: str, path: str) -> bytes:
+        """A small file's bytes at `commit` (config.json's labels, read by `models add`)."""
+        return self._call(lambda: b"".join(self._chunks(repo, commit, path)), repo, commit, path=path)
+
+    def _chunks(self, repo: str, commit: str, path: str) -> Iterator[bytes]:
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
         url = resolve_url(self.runtime.endpoint, repo, commit, path)
         headers = build_hf_headers(token=self.runtime.token or False, library_name="video-censor")
-
-        def run() -> tuple[int, str]:
-            digest, size = hashlib.sha256(), 0
-            with get_session().stream("GET", url, headers=headers, timeout=self.runtime.timeout) as response:
-                hf_raise_for_status(response)
-                for chunk in response.iter_bytes(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-            return size, digest.hexdigest()
-
-        return self._call(run, repo, commit, path=path)
+        with get_session().stream("GET", url, headers=headers, timeout=self.runtime.timeout) as response:
+            hf_raise_for_status(response)
+            yield from response.iter_bytes(CHUNK)
 
     # ------------------------------------------------------------ retries and errors
 

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -57,6 +59,7 @@ from video_censor_personal.locking import Resolution, Upgrade, read_previous_loc
 _HEADER = re.compile(r"^\s*\[\[?(?P<key>[^\[\]]+)\]\]?\s*(#.*)?$")
 # what `analyze` reads beside the model: labels (id2label) and preprocessing (size, mean, std)
 ANALYSIS_SIDE_FILES = ("config.json", "preprocessor_config.json")
+SMALL_FILE = 1 << 20  # a config.json is a few KiB: a larger one is not read to check labels
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def _add_model(manifest_path: Path, lockfile_path: Path, new: NewModel, runtime:
         registry.head_commit(new.repo, new.revision or "main")  # a repo or revision that does not exist: exit 2
     else:
         new = with_analysis_files(new, {f.path for f in registry.snapshot(new.repo, new.revision or "main").files})
-    return _apply(manifest_path, lockfile_path, original, add_table_text(text, new), runtime, registry)
+    return _apply(manifest_path, lockfile_path, original, add_table_text(text, new), runtime, registry,
+                  check=lambda lock: check_flag_labels(new, lock, registry))
 
 
 def remove_model(manifest_path: Path, lockfile_path: Path, name: str, runtime: Runtime,
@@ -176,13 +180,43 @@ def with_analysis_files(new: NewModel, repo_files: set[str]) -> NewModel:
     return replace(new, include=new.include + tuple(wanted))
 
 
+def check_flag_labels(new: NewModel, lock: Lockfile, registry: HubRegistry) -> None:
+    """A --flag label the model lacks would stop `analyze` (exit 2): refused here instead,
+    when the locked config.json names the labels (its id2label). Labels from elsewhere (an
+    ONNX file's metadata) are known only once the weights are downloaded: left to `analyze`."""
+    model = lock.model(new.name)
+    config = next((f for f in model.files if f.path == "config.json"), None) if model else None
+    if not new.analysis or new.analysis.get("labels") or config is None or config.size > SMALL_FILE:
+        return
+    data = registry.read_small_file(new.repo, model.commit, config.path)
+    if hashlib.sha256(data).hexdigest() != config.sha256:
+        return  # not the locked bytes: never used (the download will refuse them)
+    labels = _id2label(data)
+    missing = [label for label in new.analysis["flag"] if label not in labels]
+    if labels and missing:
+        raise UsageError(f"{new.repo} has no label {missing[0]!r} for --flag",
+                         hint="its labels (config.json id2label): " + ", ".join(labels))
+
+
+def _id2label(data: bytes) -> tuple[str, ...]:
+    """config.json's labels in output order, or () when it has none usable (`analyze` says why)."""
+    try:
+        ordered = sorted((int(index), str(label)) for index, label in json.loads(data)["id2label"].items())
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return ()
+    return tuple(label for _, label in ordered)
+
+
 def _apply(manifest_path: Path, lockfile_path: Path, original: bytes | None, edited: str, runtime: Runtime,
-           registry: HubRegistry | None) -> EditOutcome:
-    """Lock the edited manifest in memory, then write models.toml and models.lock, or neither."""
+           registry: HubRegistry | None, check: Callable[[Lockfile], None] | None = None) -> EditOutcome:
+    """Lock the edited manifest in memory, `check` that lock, then write models.toml and
+    models.lock, or neither."""
     manifest = parse_manifest(edited, manifest_path)
     previous, set_aside = read_previous_lock(lockfile_path)
     resolution = resolve(manifest, previous, runtime, Upgrade(), registry)
     resolution = replace(resolution, advisories=set_aside + resolution.advisories)
+    if check is not None:
+        check(resolution.lock)
     atomic_write_bytes(manifest_path, edited.encode("utf-8"))
     try:
         written = write_lockfile(lockfile_path, resolution.lock)
@@ -291,7 +325,8 @@ def _table_span(lines: list[str], header: int, end: int) -> tuple[int, int]:
 
 
 def _merge(lines: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join spans separated by blank lines only (a table and its sub-table)."""
+    """Join spans separated by blank lines only (a table and its sub-table): wider than
+    intervals.merge_intervals, which joins only spans that overlap or touch."""
     merged: list[tuple[int, int]] = []
     for start, stop in sorted(spans):
         if merged and all(_is_blank(lines[i]) for i in range(merged[-1][1], start)):

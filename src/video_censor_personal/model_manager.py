@@ -205,9 +205,10 @@ class ModelManager:
         finally:
             self.reporter.finish()
             run.close()
-        errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
-        if errors:
-            raise _combined(errors, sum(len(files) for files in groups))
+        failed = [(files[0].label, outcome) for files, outcome in zip(groups, outcomes, strict=True)
+                  if isinstance(outcome, Exception)]
+        if failed:
+            raise _combined(failed, sum(len(files) for files in groups))
         return outcomes
 
     def _obtain_safely(self, files: list[FilePlan], run):
@@ -337,13 +338,19 @@ def _by_blob(files: list[FilePlan]) -> list[list[FilePlan]]:
     return list(groups.values())
 
 
-def _combined(errors: list, total: int):
-    """One error for several failed files: the class with the highest exit code, every file listed."""
-    if len(errors) == 1:
-        return errors[0]
-    worst = max(errors, key=lambda error: error.exit_code)
+def _combined(failed: list[tuple[str, VideoCensorError]], total: int) -> VideoCensorError:
+    """One error for several failed files: the class with the highest exit code, each
+    distinct message once. A cause that names no file (the `s3` extra not installed) is
+    shared by every file it stopped: it is said once, with those files listed under it."""
+    if len(failed) == 1:
+        return failed[0][1]
+    worst = max((error for _, error in failed), key=lambda error: error.exit_code)
+    by_message: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for label, error in failed:
+        by_message.setdefault((error.message, tuple(error.details)), []).append(label)
     details = []
-    for error in errors:
-        details += [error.message] + [f"  {detail}" for detail in error.details]
-    return type(worst)(f"{len(errors)} of {total} files could not be downloaded", details=details,
+    for (message, error_details), labels in by_message.items():
+        details += [message] + [f"  {label}" for label in labels if label not in message]
+        details += [f"  {detail}" for detail in error_details]
+    return type(worst)(f"{len(failed)} of {total} files could not be downloaded", details=details,
                        hint=worst.hint)

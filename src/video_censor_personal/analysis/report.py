@@ -38,6 +38,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
+from video_censor_personal.intervals import merge_intervals
+
 DECIMALS = 3  # milliseconds: finer than any frame, coarse enough to read
 SKIP, MUTE = 0, 1  # EDL actions
 
@@ -136,22 +138,11 @@ def render_json(report: Report) -> str:
 def render_edl(segments: Iterable[Segment]) -> str:
     """MPlayer/Kodi EDL, in time order: `start end 0` per skipped range, `start end 1` per muted one."""
     segments = list(segments)
-    skips = _joined((s.start, s.end) for s in segments if not s.audio)
-    mutes = [part for span in _joined((s.start, s.end) for s in segments if s.audio)
+    skips = merge_intervals((s.start, s.end) for s in segments if not s.audio)
+    mutes = [part for span in merge_intervals((s.start, s.end) for s in segments if s.audio)
              for part in _outside(span, skips)]  # a skipped range needs no muting
     lines = sorted([(start, end, SKIP) for start, end in skips] + [(start, end, MUTE) for start, end in mutes])
     return "".join(f"{_format(start)} {_format(end)} {action}\n" for start, end, action in lines)
-
-
-def _joined(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping or touching spans joined, in time order."""
-    joined: list[list[float]] = []
-    for start, end in sorted(spans):
-        if joined and start <= joined[-1][1]:
-            joined[-1][1] = max(joined[-1][1], end)
-        else:
-            joined.append([start, end])
-    return [(start, end) for start, end in joined]
 
 
 def _outside(span: tuple[float, float], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -22,12 +22,13 @@ boxes hug their object tightly.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
 from video_censor_personal.censoring.report_reader import Box, FlaggedRange, FlaggedVideo
 from video_censor_personal.censoring.video_effects import WHOLE_FRAME, Region
+from video_censor_personal.intervals import merge_intervals
 
 MARGIN = 0.15  # of a box's width and height, added on each side
 TOLERANCE = 0.001  # seconds: the report's times are rounded to milliseconds
@@ -71,7 +72,7 @@ def plan(flagged: FlaggedVideo, duration: float) -> CensorPlan:
     kept = [r for r in clamped if r.end - r.start > TOLERANCE]
     holds = [hold for flagged_range in kept for hold in _holds(flagged_range, interval)]
     return CensorPlan(tuple(sorted(holds, key=lambda h: (h.start, h.end))),
-                      merge_ranges((r.start, r.end) for r in kept))
+                      tuple(merge_intervals((r.start, r.end) for r in kept)))
 
 
 def _holds(flagged: FlaggedRange, interval: float) -> list[Hold]:
@@ -91,17 +92,6 @@ def with_margin(box: Box) -> Region:
     dx, dy = box.w * MARGIN, box.h * MARGIN
     return Region(max(box.x - dx, 0.0), max(box.y - dy, 0.0), min(box.x + box.w + dx, 1.0),
                   min(box.y + box.h + dy, 1.0))
-
-
-def merge_ranges(ranges: Iterable[TimeRange]) -> tuple[TimeRange, ...]:
-    """Overlapping or touching ranges joined, in time order."""
-    merged: list[list[float]] = []
-    for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return tuple((start, end) for start, end in merged)
 
 
 def overlaps(start: float, end: float, range_start: float, range_end: float) -> bool:
@@ -154,7 +144,7 @@ def snap_to_frames(ranges: Sequence[TimeRange], frame_starts: Sequence[float], e
             index += 1  # over before this frame, so before every later frame too
         if index < len(ranges) and overlaps(start, stop, *ranges[index]):
             removed.append((start, stop))
-    return merge_ranges(removed)
+    return tuple(merge_intervals(removed))
 
 
 class Cuts:

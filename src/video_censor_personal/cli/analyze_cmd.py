@@ -7,39 +7,14 @@ imported inside the command, so `video-censor --help` never loads them.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_runtime, require_manifest
+from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
+from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.errors import UsageError
-
-
-class TqdmPosition:
-    """A bar over the video's duration in seconds, on stderr."""
-
-    def __init__(self) -> None:
-        self._bar = None
-
-    def start(self, duration: float | None) -> None:
-        from tqdm import tqdm
-
-        done = "{n:.1f}/{total:.1f} s [{elapsed}<{remaining}]" if duration else "{n:.1f} s [{elapsed}]"
-        self._bar = tqdm(total=duration or None, desc="analysing", file=sys.stderr, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done)
-
-    def update(self, position: float) -> None:
-        if self._bar is None:
-            return
-        target = min(position, self._bar.total) if self._bar.total else position
-        if target > self._bar.n:
-            self._bar.update(target - self._bar.n)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def check_writable(*paths: Path | None) -> None:
@@ -54,18 +29,6 @@ def write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def fix_command(options, *arguments: str | Path) -> str:
-    """The exact command that downloads what is missing and runs this analysis again."""
-    words = ["video-censor"]
-    for flag, value, default in (("--manifest", options.manifest_path, Path("models.toml")),
-                                 ("--lockfile", options.lockfile_path, Path("models.lock")),
-                                 ("--cache-dir", options.cache_dir, None)):
-        if value is not None and value != default:
-            words += [flag, str(value)]
-    words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
-    return "run `" + shlex.join(words + ["--download-models", "analyze", *map(str, arguments)]) + "`"
 
 
 def is_library(videos: tuple[Path, ...], output: Path | None, jobs: int | None, scheduler: str | None) -> bool:
@@ -106,14 +69,14 @@ def analyze_cmd(options, videos, output, fps, edl, pad, download_models, jobs, s
         if jobs is not None and scheduler is not None:
             raise UsageError("--jobs and --scheduler exclude each other: on a cluster, its workers do the work",
                              hint="leave out --jobs; size the cluster with `dask worker --nworkers N --nthreads 1`")
-        hint = fix_command(options, *videos, *(["-o", output] if output else []),
-                           *(["--scheduler", scheduler] if scheduler else []))
+        hint = download_and_rerun(options, "analyze", *videos, *(["-o", output] if output else []),
+                                  *(["--scheduler", scheduler] if scheduler else []))
         request = AnalysisRequest(Path(), fps, download, hint, pad=pad)
         run_library_command(options, videos, output, request, jobs, scheduler, force)
         return
     [video] = videos
     analyse_one(options, video, output, edl,
-                AnalysisRequest(video, fps, download, fix_command(options, video), pad=pad))
+                AnalysisRequest(video, fps, download, download_and_rerun(options, "analyze", video), pad=pad))
 
 
 def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
@@ -127,8 +90,8 @@ def analyse_one(options, video: Path, output: Path | None, edl: Path | None, req
     manifest = require_manifest(options)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
-    show_bar = options.progress if options.progress is not None else sys.stderr.isatty()
-    report = AnalysisPipeline(manifest, lock, manager).run(request, TqdmPosition() if show_bar else None)
+    bar = PositionBar("analysing") if show_bars(options) else None
+    report = AnalysisPipeline(manifest, lock, manager).run(request, bar)
     if output:
         write(output, render_json(report))
     else:

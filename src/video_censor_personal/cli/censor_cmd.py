@@ -8,35 +8,18 @@ imported only when the command runs.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_runtime
+from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime
+from video_censor_personal.cli.output import show_bars
 from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.config import load_manifest
 
 VIDEO_EFFECTS = ("blur", "black", "pixelate", "cut")
 AUDIO_EFFECTS = ("keep", "mute", "bleep")
-
-
-def _show_bars(options) -> bool:
-    return options.progress if options.progress is not None else sys.stderr.isatty()
-
-
-def download_hint(options, video: Path, output: Path) -> str:
-    """The exact command that downloads the missing models and runs this `censor` again."""
-    words = ["video-censor"]
-    for flag, value, default in (("--manifest", options.manifest_path, Path("models.toml")),
-                                 ("--lockfile", options.lockfile_path, Path("models.lock")),
-                                 ("--cache-dir", options.cache_dir, None)):
-        if value is not None and value != default:
-            words += [flag, str(value)]
-    words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
-    return "run `" + shlex.join(words + ["--download-models", "censor", str(video), "-o", str(output)]) + "`"
 
 
 @dataclass(frozen=True)
@@ -58,8 +41,8 @@ def analyse(options, video: Path, output: Path, settings: AnalysisSettings) -> d
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
     request = AnalysisRequest(video, settings.fps, settings.download or options.download_models,
-                              download_hint(options, video, output), pad=settings.pad)
-    bar = PositionBar("analysing") if _show_bars(options) else None
+                              download_and_rerun(options, "censor", video, "-o", output), pad=settings.pad)
+    bar = PositionBar("analysing") if show_bars(options) else None
     return AnalysisPipeline(manifest, lock, manager).run(request, bar).to_dict()
 
 
@@ -92,7 +75,7 @@ def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, 
         source = "the analysis"
         flagged = read_report(analyse(options, video, output, AnalysisSettings(fps, pad, download_models)), source)
     request = CensorRequest(video, output, video_effect, audio_effect)
-    bar = PositionBar("censoring") if _show_bars(options) else None
+    bar = PositionBar("censoring") if show_bars(options) else None
     if bar is not None:
         bar.start(flagged.duration)
     try:

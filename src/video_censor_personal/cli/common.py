@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from video_censor_personal.config import Manifest, Settings, load_manifest
@@ -69,3 +70,16 @@ def load_lock(options) -> Lockfile:
             f"{options.lockfile_path}: lock file not found",
             hint="run `video-censor models lock` to create it",
         ) from None
+
+
+def download_and_rerun(options, *command: str | Path) -> str:
+    """The hint for missing models: the exact command (root options as given, then
+    `--download-models`, then `command`) that downloads them and runs this one again."""
+    words = ["video-censor"]
+    for flag, value, default in (("--manifest", options.manifest_path, Path(MANIFEST_NAME)),
+                                 ("--lockfile", options.lockfile_path, Path(LOCK_NAME)),
+                                 ("--cache-dir", options.cache_dir, None)):
+        if value is not None and value != default:
+            words += [flag, str(value)]
+    words += [word for mirror in options.mirrors for word in ("--mirror", mirror)]
+    return "run `" + shlex.join(words + ["--download-models", *map(str, command)]) + "`"

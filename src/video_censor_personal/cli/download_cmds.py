@@ -17,7 +17,7 @@ import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
 from video_censor_personal.cli.interop_cmds import export_hf_cache, hf_cache_option
-from video_censor_personal.cli.output import aligned
+from video_censor_personal.cli.output import aligned, show_bars
 from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
@@ -78,8 +78,7 @@ def _colour_wanted() -> bool:
 
 def make_reporter(options):
     """A bar on a TTY, or wherever --progress forces it; only notes without; nothing with --quiet."""
-    wanted = options.progress if options.progress is not None else sys.stderr.isatty()
-    if wanted:
+    if show_bars(options):
         return TqdmReporter()
     return NullReporter() if options.progress is False else NoteReporter()
 

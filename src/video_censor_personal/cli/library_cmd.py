@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock, load_runtime
+from video_censor_personal.cli.output import show_bars
 from video_censor_personal.config import load_manifest
 
 
@@ -65,10 +66,9 @@ class OutcomePrinter:
     """Called for each finished video: its line (or the bar's step), its error, its report."""
 
     def __init__(self, options, total: int):
-        wanted = options.progress if options.progress is not None else sys.stderr.isatty()
         self.quiet = options.progress is False
         self.bar = None
-        if wanted and total:
+        if show_bars(options) and total:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, desc="videos", unit="video", file=sys.stderr, dynamic_ncols=True)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+
+def show_bars(options) -> bool:
+    """Progress bars: as --progress / --quiet say, else only when stderr is a terminal."""
+    return options.progress if options.progress is not None else sys.stderr.isatty()
 
 
 def print_advisories(advisories) -> None:

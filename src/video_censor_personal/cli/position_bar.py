@@ -1,8 +1,4 @@
-"""A progress bar over a video's timeline, for commands that decode one (analyse, censor).
-
-`analyze_cmd.TqdmPosition` is the same bar with its label fixed to "analysing"; it can use
-this one (`PositionBar("analysing")`) once the two commands' modules settle.
-"""
+"""A progress bar over a video's timeline, for the commands that decode one (analyze, censor)."""
 
 from __future__ import annotations
 

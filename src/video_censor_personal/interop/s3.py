@@ -28,9 +28,9 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from video_censor_personal.cache import CHUNK, sha256_file
+from video_censor_personal.cache import CHUNK
 from video_censor_personal.errors import IntegrityError, NetworkError, UsageError
-from video_censor_personal.transfer.downloaders import TransferFailure
+from video_censor_personal.transfer.downloaders import TransferFailure, hash_prefix, no_progress
 
 INSTALL_HINT = "pip install 'video-censor-personal[s3]'"
 BLOCK = 8 * CHUNK  # one ranged GET per 8 MiB: few requests, flat memory
@@ -114,7 +114,7 @@ class S3Downloader:
 
     def __init__(self, size: int, timeout: float, progress=None):
         self.size, self.timeout = size, timeout
-        self.progress = progress or (lambda n: None)
+        self.progress = progress or no_progress
         self.hasher = hashlib.sha256()
 
     def __call__(self, url: str, output_file, pooch=None, check_only: bool = False):
@@ -123,7 +123,7 @@ class S3Downloader:
             with translated(url):
                 return fs.exists(url)
         path = Path(output_file)
-        offset = self._hash_prefix(path)
+        offset = hash_prefix(path, self.size, self.hasher, self.progress)
         with translated(url):
             size = fs.info(url)["size"]
         if size != self.size:
@@ -133,17 +133,6 @@ class S3Downloader:
             out.truncate()
             self._copy(fs, url, out, offset)
         return None
-
-    def _hash_prefix(self, path: Path) -> int:
-        """What a broken transfer left: hashed and kept, unless it is not shorter than the file."""
-        try:
-            offset = path.stat().st_size
-        except FileNotFoundError:
-            return 0
-        if offset >= self.size:
-            return 0
-        sha256_file(path, self.hasher, self.progress)
-        return offset
 
     def _copy(self, fs, url: str, out, received: int) -> None:
         """Reading errors are transfer failures; a failed write (a full disk) stays an OSError."""

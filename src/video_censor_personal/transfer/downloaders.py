@@ -64,7 +64,7 @@ class ResumingDownloader:
             response, _ = self.http.open(url, method="HEAD")
             return response.status_code == 200
         path = Path(output_file)
-        offset = self._hash_prefix(path)
+        offset = hash_prefix(path, self.size, self.hasher, self.progress)
         response, _ = self.http.open(url, first=offset)
         self.receive(response, path, offset)
         return None
@@ -82,15 +82,6 @@ class ResumingDownloader:
         finally:
             os.close(fd)
 
-    def _hash_prefix(self, path: Path) -> int:
-        try:
-            offset = path.stat().st_size
-        except FileNotFoundError:
-            return 0
-        if offset >= self.size:  # complete or too long: nothing to resume, fetch it whole
-            return 0
-        sha256_file(path, self.hasher, lambda n: self.progress(n, resumed=True))
-        return offset
 
     def _copy(self, response, fd: int, offset: int) -> None:
         """Receive into preallocated buffers, write each, hash it on a second thread.
@@ -121,6 +112,22 @@ class ResumingDownloader:
         if read_into(stream, memoryview(bytearray(1)), received):
             raise TransferFailure("integrity", f"more bytes than the locked size {self.size}")
         response.raw.release_conn()  # body read to the end: the connection goes back to the pool
+
+
+def hash_prefix(path: Path, size: int, hasher, progress) -> int:
+    """What a broken transfer left in `path`: fed to `hasher`, reported as resumed, kept.
+
+    Returns the offset to resume from: 0 when there is no file, or when it is not shorter
+    than the locked `size` (complete or too long: nothing to resume, fetch it whole).
+    """
+    try:
+        offset = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if offset >= size:
+        return 0
+    sha256_file(path, hasher, lambda n: progress(n, resumed=True))
+    return offset
 
 
 def _write_all(fd: int, view: memoryview) -> None:

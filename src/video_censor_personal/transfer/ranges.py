@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from video_censor_personal.intervals import merge_intervals
+
 MAX_SEGMENT = 16 << 20  # small enough that the in-order hash keeps up, large enough per request
 MIN_SEGMENT = 1 << 20
 SAVE_EVERY = 0.5  # seconds between record writes while bytes arrive
@@ -131,7 +133,7 @@ class SegmentTable:
             if not force and now - self._saved_at < SAVE_EVERY:
                 return
             self._saved_at = now
-            done = _merged([(s.start, s.done) for s in self.segments if s.done > s.start])
+            done = merge_intervals([(s.start, s.done) for s in self.segments if s.done > s.start])
         text = json.dumps({"size": self.size, "done": done})
         path = record_path(self.part)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -156,13 +158,3 @@ def _covered_from(start: int, end: int, done: list[tuple[int, int]]) -> int:
         if first <= reach < last:
             reach = last
     return min(reach, end)
-
-
-def _merged(intervals: list[tuple[int, int]]) -> list[list[int]]:
-    merged: list[list[int]] = []
-    for first, last in sorted(intervals):
-        if merged and first <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], last)
-        else:
-            merged.append([first, last])
-    return merged
