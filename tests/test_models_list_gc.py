@@ -67,7 +67,7 @@ def test_gc_dry_run_lists_and_gc_removes_what_is_unused(capsys, two_generations)
     assert dry.exit_code == 0, dry.stderr
     assert f"would remove snapshots/old/{old.commit} (3.6 KiB, not used for 40 days)" in dry.stdout
     assert f"would remove blobs/{old.file('model.onnx').sha256} (2.9 KiB" in dry.stdout
-    assert "2 item(s) would remove, would free 2.9 KiB" in dry.stdout  # the shared file stays: current has it
+    assert "would remove 2 item(s), freeing 2.9 KiB" in dry.stdout  # the shared file stays: current has it
     assert view_of(old, "model.onnx").exists()
     done = invoke(capsys, "models", "gc")
     assert done.exit_code == 0 and "freed 2.9 KiB" in done.stdout
@@ -81,7 +81,7 @@ def test_making_a_model_ready_records_its_use_and_gc_keeps_it(capsys, two_genera
     old, _ = two_generations
     assert invoke(capsys, "--lockfile", "old.lock", "models", "path", "old").exit_code == 0  # used today
     result = invoke(capsys, "models", "gc")
-    assert result.exit_code == 0 and "0 item(s) removed" in result.stdout
+    assert result.exit_code == 0 and "removed 0 item(s)" in result.stdout
     assert view_of(old, "model.onnx").read_bytes() == OLD
     assert "old" in invoke(capsys, "models", "gc", "--older-than", "0").stdout
 

@@ -74,5 +74,5 @@ def gc_cmd(options, days, dry_run):
         click.echo(f"{verb} {removal.path} ({format_size(removal.size)}, {removal.reason})")
     for path in report.held:
         click.echo(f"kept {path}: another process is using it")
-    freed = "would free" if dry_run else "freed"
-    click.echo(f"{len(report.removals)} item(s) {verb}, {freed} {format_size(report.freed)} in {cache.root.parent}")
+    freed = "freeing" if dry_run else "freed"
+    click.echo(f"{verb} {len(report.removals)} item(s), {freed} {format_size(report.freed)} in {cache.root.parent}")
