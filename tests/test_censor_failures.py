@@ -156,7 +156,9 @@ def test_a_full_disk_is_exit_4():
 
 
 @pytest.mark.slow
-def test_ctrl_c_leaves_nothing_at_out(tmp_path):
+@pytest.mark.parametrize(("sent", "code", "said"), [(signal.SIGINT, 130, "error: interrupted"),
+                                                   (signal.SIGTERM, 143, "error: terminated")])
+def test_ctrl_c_or_sigterm_leaves_nothing_at_out(tmp_path, sent, code, said):
     make_clip(tmp_path / "long.mp4", seconds=30)
     report = {**REPORT, "duration": 30.0, "segments": [{"start": 0.0, "end": 30.0}]}
     (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
@@ -168,8 +170,8 @@ def test_ctrl_c_leaves_nothing_at_out(tmp_path):
         time.sleep(0.002)
     assert leftovers(tmp_path), "the censored copy was never started"
     time.sleep(0.1)  # well into the writing
-    child.send_signal(signal.SIGINT)
+    child.send_signal(sent)
     _, stderr = child.communicate(timeout=60)
-    assert child.returncode == 130, stderr
-    assert stderr.splitlines()[-1] == "error: interrupted"
+    assert child.returncode == code, stderr
+    assert stderr.splitlines()[-1] == said
     assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -200,12 +201,33 @@ def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
     click.echo(f"hint: run `{command} --help` for usage", err=True)
 
 
+_terminated: list[int] = []  # the signal number, once SIGTERM arrived
+
+
+def _unwind_on_sigterm() -> None:
+    """SIGTERM (`kill`, `timeout`, a container stopping) unwinds as Ctrl-C does.
+
+    Python's default for SIGTERM ends the process at once, skipping every cleanup: a censored
+    copy's temp file stayed beside OUT. Raised as KeyboardInterrupt, it takes the paths that
+    Ctrl-C takes (temp files removed, download ranges kept); only the last line and the exit
+    code (128 + 15) differ. An inherited SIG_IGN is left alone.
+    """
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum, _frame):
+        _terminated.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _report_interrupt(interrupt: BaseException | None) -> None:
-    """Ctrl-C: exit 130; a download adds that the next run resumes it."""
-    click.echo("error: interrupted", err=True)
+    """Ctrl-C: exit 130 (SIGTERM: 143); a download adds that the next run resumes it."""
+    click.echo("error: terminated" if _terminated else "error: interrupted", err=True)
     if getattr(interrupt, "hint", None):
         click.echo(f"hint: {interrupt.hint}", err=True)
-    sys.exit(130)
+    sys.exit(128 + _terminated[0] if _terminated else 130)
 
 
 def _root_option_moved(exc: click.ClickException, argv: list[str]) -> str | None:
@@ -228,6 +250,7 @@ def _root_option_moved(exc: click.ClickException, argv: list[str]) -> str | None
 def main(argv: list[str] | None = None) -> None:
     argv_seen = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in argv_seen or debug_enabled()
+    _unwind_on_sigterm()
     try:
         cli.main(args=argv, prog_name="video-censor", standalone_mode=False)
     except click.exceptions.Abort as exc:  # click's name for a KeyboardInterrupt
