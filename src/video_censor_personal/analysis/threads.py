@@ -36,3 +36,14 @@ def cores() -> int:
 def onnxruntime_threads() -> int:
     """intra_op_num_threads: 0 (onnxruntime's own choice) when alone, else the share."""
     return 0 if _sharers == 1 else cores()
+
+
+def inference_threads() -> int:
+    """The detectors' intra_op_num_threads: a worker's share, else every core but the decoder's.
+
+    Alone, onnxruntime's own choice is one thread per core, but the decoder keeps about one
+    core busy beside the detectors (analysis_pipeline.detect): NudeNet's 320n on 2 cores took
+    2.28 CPU-s for 120 frames on 2 threads and 2.04 on 1, and the whole analysis 0.5 CPU-s
+    less (benchmarks/analysis_bench.py --real).
+    """
+    return onnxruntime_threads() or max(1, cores() - 1)
