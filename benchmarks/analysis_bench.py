@@ -25,6 +25,12 @@ for each the median and range of "x real time" (the clip's duration over one run
 time), analyze's peak RSS and CPU time (goal: >= 20x real time, < 500 MB) and analyze / decode.
 The CPU time gives the bound an idle machine would reach (duration x cores / CPU seconds):
 on a machine shared with other work the wall times are slower than that.
+
+    python benchmarks/analysis_bench.py --real --baseline DIR [--runs 5]
+
+adds a third member to every pair: `analyze` run from the source tree DIR (another checkout,
+e.g. `git archive main src | tar -x -C DIR`), so a change is measured before and after on the
+same load, run by run.
 """
 
 from __future__ import annotations
@@ -179,7 +185,7 @@ def real_project(workdir: Path, hub_url: str) -> dict:
     return env
 
 
-def real(clip: Path, fps: float, runs: int) -> None:
+def real(clip: Path, fps: float, runs: int, baseline: Path | None = None) -> None:
     """`video-censor analyze` with NudeNet's 320n, paired with a plain decode (module docstring)."""
     import importlib.resources
 
@@ -194,8 +200,12 @@ def real(clip: Path, fps: float, runs: int) -> None:
         env = real_project(workdir, hub.url)
         analyze = [sys.executable, "-m", "video_censor_personal", "analyze", str(clip), "--fps", str(fps),
                    "-o", str(workdir / "report.json")]
-        pairs = [(timed([sys.executable, "-c", DECODE, str(clip)], workdir, env), timed(analyze, workdir, env))
-                 for _ in range(runs)]
+        before = {**env, "PYTHONPATH": str(baseline / "src")} if baseline else None
+        pairs, baselines = [], []
+        for _ in range(runs):
+            pairs.append((timed([sys.executable, "-c", DECODE, str(clip)], workdir, env), timed(analyze, workdir, env)))
+            if before:
+                baselines.append(timed(analyze, workdir, before))
     decode = [duration / wall for (wall, _, _), _ in pairs]
     speed = [duration / wall for _, (wall, _, _) in pairs]
     cpu = [seconds for _, (_, _, seconds) in pairs]
@@ -207,6 +217,11 @@ def real(clip: Path, fps: float, runs: int) -> None:
           f"{duration * os.cpu_count() / statistics.median(cpu):.0f}x real time (the load-free bound)")
     print(f"yardstick, decode every frame: {_spread(decode)} x real time")
     print(f"analyze / decode wall time: {_spread([(a[0] / d[0]) for d, a in pairs])}")
+    if baselines:
+        print(f"baseline {baseline}: {_spread([duration / wall for wall, _, _ in baselines])} x real time, "
+              f"CPU time {_spread([seconds for _, _, seconds in baselines])} s, "
+              f"peak RSS {max(rss for _, rss, _ in baselines):.0f} MB")
+        print(f"analyze / baseline wall time: {_spread([a[0] / b[0] for (_, a), b in zip(pairs, baselines)])}")
 
 
 def _spread(values: list[float]) -> str:
@@ -220,13 +235,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clip", type=Path, help="analyse this video instead of the generated one")
     parser.add_argument("--real", action="store_true", help="time `video-censor analyze` with NudeNet's 320n")
+    parser.add_argument("--baseline", type=Path, help="with --real: also time analyze from this source tree")
     args = parser.parse_args()
     clip = args.clip or Path(tempfile.gettempdir()) / f"video-censor-bench-v2-720p-{args.seconds}s.mp4"
     if not clip.exists():
         print(f"making {clip} ...", flush=True)
         make_clip(clip, args.seconds)
     if args.real:
-        real(clip, args.fps, args.runs)
+        real(clip, args.fps, args.runs, args.baseline)
     else:
         tiny(clip, args.fps, args.runs)
 
