@@ -201,31 +201,45 @@ def real(clip: Path, fps: float, runs: int, baseline: Path | None = None) -> Non
         analyze = [sys.executable, "-m", "video_censor_personal", "analyze", str(clip), "--fps", str(fps),
                    "-o", str(workdir / "report.json")]
         before = {**env, "PYTHONPATH": str(baseline / "src")} if baseline else None
-        pairs, baselines = [], []
-        for _ in range(runs):
-            pairs.append((timed([sys.executable, "-c", DECODE, str(clip)], workdir, env), timed(analyze, workdir, env)))
-            if before:
-                baselines.append(timed(analyze, workdir, before))
-    decode = [duration / wall for (wall, _, _), _ in pairs]
-    speed = [duration / wall for _, (wall, _, _) in pairs]
-    cpu = [seconds for _, (_, _, seconds) in pairs]
+        measured = [_real_run(clip, workdir, analyze, env, before, first=run % 2 == 0) for run in range(runs)]
+    pairs = [(decode, after) for decode, after, _ in measured]
     print(f"clip: {clip} ({duration:.1f} s, {WIDTH}x{HEIGHT} {RATE} fps); {runs} paired runs")
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    _report_real(duration, fps, pairs)
+    if baseline:
+        _report_baseline(duration, baseline, [(after, earlier) for _, after, earlier in measured])
+
+
+def _real_run(clip: Path, workdir: Path, analyze: list[str], env: dict, before: dict | None, first: bool):
+    """One pair: a plain decode and `analyze`, and `analyze` from the baseline tree (alternately first)."""
+    decode = timed([sys.executable, "-c", DECODE, str(clip)], workdir, env)
+    if before and first:
+        earlier = timed(analyze, workdir, before)
+        return decode, timed(analyze, workdir, env), earlier
+    after = timed(analyze, workdir, env)
+    return decode, after, timed(analyze, workdir, before) if before else None
+
+
+def _report_real(duration: float, fps: float, pairs: list) -> None:
+    speed = [duration / wall for _, (wall, _, _) in pairs]
+    cpu = [seconds for _, (_, _, seconds) in pairs]
     print(f"video-censor analyze --fps {fps:g}, NudeNet 320n: {_spread(speed)} x real time, "
           f"peak RSS {max(rss for _, (_, rss, _) in pairs):.0f} MB")
     print(f"  CPU time {_spread(cpu)} s: on {os.cpu_count()} idle cores at best "
           f"{duration * os.cpu_count() / statistics.median(cpu):.0f}x real time (the load-free bound)")
-    print(f"yardstick, decode every frame: {_spread(decode)} x real time")
+    print(f"yardstick, decode every frame: {_spread([duration / wall for (wall, _, _), _ in pairs])} x real time")
     print(f"analyze / decode wall time: {_spread([(a[0] / d[0]) for d, a in pairs])}")
-    if baselines:
-        print(f"baseline {baseline}: {_spread([duration / wall for wall, _, _ in baselines])} x real time, "
-              f"CPU time {_spread([seconds for _, _, seconds in baselines])} s, "
-              f"peak RSS {max(rss for _, rss, _ in baselines):.0f} MB")
-        print(f"analyze / baseline wall time: {_spread([a[0] / b[0] for (_, a), b in zip(pairs, baselines)])}")
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} (range {min(values):.1f}-{max(values):.1f})"
+def _report_baseline(duration: float, baseline: Path, pairs: list) -> None:
+    """`analyze` from the baseline tree, and this tree's wall time over its, pair by pair."""
+    print(f"baseline {baseline}: {_spread([duration / b[0] for _, b in pairs])} x real time, "
+          f"CPU time {_spread([b[2] for _, b in pairs])} s, peak RSS {max(b[1] for _, b in pairs):.0f} MB")
+    print(f"analyze / baseline wall time: {_spread([a[0] / b[0] for a, b in pairs], 2)}")
+
+
+def _spread(values: list[float], digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f} (range {min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ DESIGN.md (Precise rules, Analysis) and the `analysis` keys decide every step:
   `(x - mean) / std` with mean and std given per input channel in the order of `channels`;
   `layout` NCHW (default) or NHWC.
 
-The input image (uint8, input size) is made when a sample is detached from its decoded
-frame (analysis_pipeline.detect), so only small arrays wait for the model. A `Placement`
+The input image (uint8, input size) is made on a detector thread just before the model runs,
+and the sample's decoded frame let go then (analysis_pipeline.detect). A `Placement`
 remembers where the frame went, so an object detector's boxes map back to 0-1 of the frame.
 numpy is imported inside functions.
 """
