@@ -5,6 +5,11 @@ thread pools for all of them. A library run starts several worker processes
 (library/local_runner.py): each sizing itself for the whole machine would put N times too
 many busy threads on the cores, and they would spend the difference switching. A worker
 therefore calls `share_cores(n)` first, and the decoder and onnxruntime ask this module.
+
+Within one analysis (analysis_pipeline.detect) the calling thread decodes, detect_workers()
+threads make the models' inputs and run them, each run on inference_threads() onnxruntime
+threads, and FFmpeg gets decoder_threads(). The sizes were measured on 2 cores (the
+development machine, benchmarks/analysis_bench.py --real); larger machines get the same rules.
 """
 
 from __future__ import annotations
