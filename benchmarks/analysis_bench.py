@@ -25,6 +25,12 @@ for each the median and range of "x real time" (the clip's duration over one run
 time), analyze's peak RSS and CPU time (goal: >= 20x real time, < 500 MB) and analyze / decode.
 The CPU time gives the bound an idle machine would reach (duration x cores / CPU seconds):
 on a machine shared with other work the wall times are slower than that.
+
+    python benchmarks/analysis_bench.py --real --baseline DIR [--runs 5]
+
+adds a third member to every pair: `analyze` run from the source tree DIR (another checkout,
+e.g. `git archive main src | tar -x -C DIR`), so a change is measured before and after on the
+same load, run by run.
 """
 
 from __future__ import annotations
@@ -179,7 +185,7 @@ def real_project(workdir: Path, hub_url: str) -> dict:
     return env
 
 
-def real(clip: Path, fps: float, runs: int) -> None:
+def real(clip: Path, fps: float, runs: int, baseline: Path | None = None) -> None:
     """`video-censor analyze` with NudeNet's 320n, paired with a plain decode (module docstring)."""
     import importlib.resources
 
@@ -194,23 +200,46 @@ def real(clip: Path, fps: float, runs: int) -> None:
         env = real_project(workdir, hub.url)
         analyze = [sys.executable, "-m", "video_censor_personal", "analyze", str(clip), "--fps", str(fps),
                    "-o", str(workdir / "report.json")]
-        pairs = [(timed([sys.executable, "-c", DECODE, str(clip)], workdir, env), timed(analyze, workdir, env))
-                 for _ in range(runs)]
-    decode = [duration / wall for (wall, _, _), _ in pairs]
-    speed = [duration / wall for _, (wall, _, _) in pairs]
-    cpu = [seconds for _, (_, _, seconds) in pairs]
+        before = {**env, "PYTHONPATH": str(baseline / "src")} if baseline else None
+        measured = [_real_run(clip, workdir, analyze, env, before, first=run % 2 == 0) for run in range(runs)]
+    pairs = [(decode, after) for decode, after, _ in measured]
     print(f"clip: {clip} ({duration:.1f} s, {WIDTH}x{HEIGHT} {RATE} fps); {runs} paired runs")
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    _report_real(duration, fps, pairs)
+    if baseline:
+        _report_baseline(duration, baseline, [(after, earlier) for _, after, earlier in measured])
+
+
+def _real_run(clip: Path, workdir: Path, analyze: list[str], env: dict, before: dict | None, first: bool):
+    """One pair: a plain decode and `analyze`, and `analyze` from the baseline tree (alternately first)."""
+    decode = timed([sys.executable, "-c", DECODE, str(clip)], workdir, env)
+    if before and first:
+        earlier = timed(analyze, workdir, before)
+        return decode, timed(analyze, workdir, env), earlier
+    after = timed(analyze, workdir, env)
+    return decode, after, timed(analyze, workdir, before) if before else None
+
+
+def _report_real(duration: float, fps: float, pairs: list) -> None:
+    speed = [duration / wall for _, (wall, _, _) in pairs]
+    cpu = [seconds for _, (_, _, seconds) in pairs]
     print(f"video-censor analyze --fps {fps:g}, NudeNet 320n: {_spread(speed)} x real time, "
           f"peak RSS {max(rss for _, (_, rss, _) in pairs):.0f} MB")
     print(f"  CPU time {_spread(cpu)} s: on {os.cpu_count()} idle cores at best "
           f"{duration * os.cpu_count() / statistics.median(cpu):.0f}x real time (the load-free bound)")
-    print(f"yardstick, decode every frame: {_spread(decode)} x real time")
+    print(f"yardstick, decode every frame: {_spread([duration / wall for (wall, _, _), _ in pairs])} x real time")
     print(f"analyze / decode wall time: {_spread([(a[0] / d[0]) for d, a in pairs])}")
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} (range {min(values):.1f}-{max(values):.1f})"
+def _report_baseline(duration: float, baseline: Path, pairs: list) -> None:
+    """`analyze` from the baseline tree, and this tree's wall time over its, pair by pair."""
+    print(f"baseline {baseline}: {_spread([duration / b[0] for _, b in pairs])} x real time, "
+          f"CPU time {_spread([b[2] for _, b in pairs])} s, peak RSS {max(b[1] for _, b in pairs):.0f} MB")
+    print(f"analyze / baseline wall time: {_spread([a[0] / b[0] for a, b in pairs], 2)}")
+
+
+def _spread(values: list[float], digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f} (range {min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def main() -> None:
@@ -220,13 +249,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clip", type=Path, help="analyse this video instead of the generated one")
     parser.add_argument("--real", action="store_true", help="time `video-censor analyze` with NudeNet's 320n")
+    parser.add_argument("--baseline", type=Path, help="with --real: also time analyze from this source tree")
     args = parser.parse_args()
     clip = args.clip or Path(tempfile.gettempdir()) / f"video-censor-bench-v2-720p-{args.seconds}s.mp4"
     if not clip.exists():
         print(f"making {clip} ...", flush=True)
         make_clip(clip, args.seconds)
     if args.real:
-        real(clip, args.fps, args.runs)
+        real(clip, args.fps, args.runs, args.baseline)
     else:
         tiny(clip, args.fps, args.runs)
 

@@ -180,10 +180,7 @@ class FrameSampler:
         with open_video(self.path) as container:
             stream = _video_stream(container, self.path)
             stream.thread_type = "AUTO"
-            # FFmpeg's default (one frame thread per core) leaves cores idle while frames wait
-            # on their references; three per core kept both busy here: 720p H.264, 60 s,
-            # 3.1 s -> 2.4 s of decoding (benchmarks/analysis_bench.py).
-            stream.thread_count = 3 * threads.cores()
+            stream.thread_count = threads.decoder_threads()
             yield from self._samples(container, stream, _Clock(self.fps, stream))
 
     def _samples(self, container, stream, clock: _Clock) -> Iterator[Sample]:

@@ -36,7 +36,7 @@ def open_session(name: str, path: Path, kind: str):
     # Idle worker threads would spin-wait for the next batch, taking the CPU the decoder
     # runs on meanwhile (detectors and decoding overlap, see analysis_pipeline.detect).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.intra_op_num_threads = threads.onnxruntime_threads()  # a library worker's share of the cores
+    options.intra_op_num_threads = threads.inference_threads()
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own unexported exception types
