@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
-from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.output import say, show_bars
 from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.errors import UsageError
 
@@ -105,10 +105,9 @@ def analyse_one(options, video: Path, output: Path | None, edl: Path | None, req
         click.echo(render_json(report), nl=False)
     if edl:
         write(edl, render_edl(report.segments))
-    if options.progress is not False and (output or edl):
+    if output or edl:
         written = " and ".join(str(path) for path in (output, edl) if path)
-        click.echo(f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}",
-                   err=True)
+        say(options, f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}")
 
 
 def register(root_group) -> None:

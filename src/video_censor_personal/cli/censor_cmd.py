@@ -15,7 +15,7 @@ import click
 
 from video_censor_personal.cli.analyze_cmd import run_analysis
 from video_censor_personal.cli.common import download_and_rerun
-from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.output import say, show_bars
 from video_censor_personal.cli.position_bar import PositionBar
 
 VIDEO_EFFECTS = ("blur", "black", "pixelate", "cut")
@@ -79,8 +79,7 @@ def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, 
             bar.finish()
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if options.progress is not False:
-        click.echo(summary(result, video_effect, audio_effect, output), err=True)
+    say(options, summary(result, video_effect, audio_effect, output))
 
 
 def summary(result, video_effect: str, audio_effect: str, output: Path) -> str:
