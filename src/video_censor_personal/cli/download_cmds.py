@@ -71,6 +71,8 @@ class NoteReporter(NullReporter):
 
 
 WAITING = "note: {name}: another process is downloading it; waiting for it to finish"
+
+
 def _colour_wanted() -> bool:
     """DESIGN: no colour with NO_COLOR or when stderr is no terminal (a forced bar in a CI log)."""
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
