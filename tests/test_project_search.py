@@ -61,6 +61,17 @@ def test_lock_without_a_manifest_names_where_the_search_began(capsys, tmp_path, 
         assert f"hint: {START}" in result.stderr
 
 
+def test_the_commands_that_analyse_name_where_the_search_began(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    for argv in (("analyze", "a.mp4"), ("analyze", "a.mp4", "b.mp4"), ("censor", "a.mp4", "-o", "out.mp4")):
+        result = invoke(capsys, *argv)
+        assert result.exit_code == 2
+        assert result.error_lines == [f"error: models.toml: file not found in {tmp_path} or its parent directories"]
+        assert f"hint: {START}" in result.stderr
+
+
 def test_an_explicit_manifest_takes_its_lock_from_beside_it(capsys, fake_hub, tmp_path, monkeypatch):
     publish(fake_hub, "tiny", {"model.onnx": payload(300)})
     (tmp_path / "ci").mkdir()

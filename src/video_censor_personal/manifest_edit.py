@@ -95,7 +95,6 @@ def serialised(manifest_path: Path) -> Iterator[None]:
     models.toml it would show in every `git status`, in the cache it would fail where the
     cache is read-only. Mode 0666, so every user of a shared project takes the same lock.
     """
-    import hashlib
     import tempfile
 
     from filelock import FileLock

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
-from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.output import say, show_bars
 from video_censor_personal.cli.position_bar import PositionBar
 from video_censor_personal.errors import UsageError
 
@@ -79,29 +79,35 @@ def analyze_cmd(options, videos, output, fps, edl, pad, download_models, jobs, s
                 AnalysisRequest(video, fps, download, download_and_rerun(options, "analyze", video), pad=pad))
 
 
-def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
-    """`analyze VIDEO`: the report on stdout or in -o, and the EDL."""
-    from video_censor_personal.analysis.report import render_edl, render_json
+def run_analysis(options, request):
+    """The analysis report of `request.video` by the locked models (a bar over the video on a
+    TTY): `analyze VIDEO` and `censor VIDEO` without --report."""
     from video_censor_personal.analysis_pipeline import AnalysisPipeline
     from video_censor_personal.cli.download_cmds import make_reporter
     from video_censor_personal.model_manager import ModelManager
 
-    check_writable(output, edl)
     manifest = require_manifest(options)
     lock = load_lock(options)
     manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
     bar = PositionBar("analysing") if show_bars(options) else None
-    report = AnalysisPipeline(manifest, lock, manager).run(request, bar)
+    return AnalysisPipeline(manifest, lock, manager).run(request, bar)
+
+
+def analyse_one(options, video: Path, output: Path | None, edl: Path | None, request) -> None:
+    """`analyze VIDEO`: the report on stdout or in -o, and the EDL."""
+    from video_censor_personal.analysis.report import render_edl, render_json
+
+    check_writable(output, edl)
+    report = run_analysis(options, request)
     if output:
         write(output, render_json(report))
     else:
         click.echo(render_json(report), nl=False)
     if edl:
         write(edl, render_edl(report.segments))
-    if options.progress is not False and (output or edl):
+    if output or edl:
         written = " and ".join(str(path) for path in (output, edl) if path)
-        click.echo(f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}",
-                   err=True)
+        say(options, f"{len(report.segments)} segment(s) to censor in {report.duration:.1f} s; wrote {written}")
 
 
 def register(root_group) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime
-from video_censor_personal.cli.output import show_bars
+from video_censor_personal.cli.analyze_cmd import run_analysis
+from video_censor_personal.cli.common import download_and_rerun
+from video_censor_personal.cli.output import say, show_bars
 from video_censor_personal.cli.position_bar import PositionBar
-from video_censor_personal.config import load_manifest
 
 VIDEO_EFFECTS = ("blur", "black", "pixelate", "cut")
 AUDIO_EFFECTS = ("keep", "mute", "bleep")
@@ -33,17 +33,11 @@ class AnalysisSettings:
 
 def analyse(options, video: Path, output: Path, settings: AnalysisSettings) -> dict:
     """The analysis report of `video`, as `analyze` would write it, from the locked models."""
-    from video_censor_personal.analysis_pipeline import AnalysisPipeline, AnalysisRequest
-    from video_censor_personal.cli.download_cmds import make_reporter
-    from video_censor_personal.model_manager import ModelManager
+    from video_censor_personal.analysis_pipeline import AnalysisRequest
 
-    manifest = load_manifest(options.manifest_path)
-    lock = load_lock(options)
-    manager = ModelManager(lock, load_runtime(options, manifest), make_reporter(options))
     request = AnalysisRequest(video, settings.fps, settings.download or options.download_models,
                               download_and_rerun(options, "censor", video, "-o", output), pad=settings.pad)
-    bar = PositionBar("analysing") if show_bars(options) else None
-    return AnalysisPipeline(manifest, lock, manager).run(request, bar).to_dict()
+    return run_analysis(options, request).to_dict()
 
 
 @click.command("censor")
@@ -85,8 +79,7 @@ def censor_cmd(options, video, output, video_effect, audio_effect, report, fps, 
             bar.finish()
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if options.progress is not False:
-        click.echo(summary(result, video_effect, audio_effect, output), err=True)
+    say(options, summary(result, video_effect, audio_effect, output))
 
 
 def summary(result, video_effect: str, audio_effect: str, output: Path) -> str:

@@ -17,7 +17,7 @@ import click
 
 from video_censor_personal.cli.common import load_lock, load_manifest_if_present, load_runtime
 from video_censor_personal.cli.interop_cmds import export_hf_cache, hf_cache_option
-from video_censor_personal.cli.output import aligned, show_bars
+from video_censor_personal.cli.output import aligned, say, show_bars
 from video_censor_personal.progress import NullReporter, format_size
 
 PATH_HINT = "run `video-censor models download {name}` (or `video-censor --download-models`)"
@@ -71,6 +71,8 @@ class NoteReporter(NullReporter):
 
 
 WAITING = "note: {name}: another process is downloading it; waiting for it to finish"
+
+
 def _colour_wanted() -> bool:
     """DESIGN: no colour with NO_COLOR or when stderr is no terminal (a forced bar in a CI log)."""
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
@@ -102,21 +104,16 @@ def _warn_if_stale(options, manifest, lock) -> None:
                    "this run goes by the lock; run `video-censor models lock` to update it", err=True)
 
 
-def _say(options, text: str) -> None:
-    if options.progress is not False:
-        click.echo(text, err=True)
-
-
 def run_download(options, names: tuple) -> None:
     """`video-censor --download-models` and `models download`: fetch, verified, then say so."""
     summary = make_manager(options, make_reporter(options)).download(list(names) or None)
     others = f"; {summary.by_others} downloaded by another process meanwhile" if summary.by_others else ""
     if summary.fetched:
         speed = format_size(int(summary.fetched_bytes / max(summary.seconds, 1e-3)))
-        _say(options, f"Downloaded {len(summary.fetched)} file(s), {format_size(summary.fetched_bytes)} "
-                      f"in {summary.seconds:.1f} s ({speed}/s); {summary.present} already present{others}.")
+        say(options, f"Downloaded {len(summary.fetched)} file(s), {format_size(summary.fetched_bytes)} "
+                     f"in {summary.seconds:.1f} s ({speed}/s); {summary.present} already present{others}.")
     else:
-        _say(options, f"All {summary.present + summary.by_others} locked file(s) present and verified{others}.")
+        say(options, f"All {summary.present + summary.by_others} locked file(s) present and verified{others}.")
 
 
 @click.command("download")
@@ -134,7 +131,7 @@ def verify_cmd(options, names):
     """Re-hash every cached file against models.lock (full read); exit 1 on any failure."""
     report = make_manager(options, make_reporter(options)).verify(list(names) or None)
     report.raise_for_failures()
-    _say(options, f"Verified {report.checked} file(s): all match models.lock.")
+    say(options, f"Verified {report.checked} file(s): all match models.lock.")
 
 
 @click.command("status")
@@ -194,8 +191,8 @@ def export_cmd(options, directory, hf_cache):
     in_bucket = directory.startswith("s3://")
     report = make_manager(options, make_reporter(options)).export(directory if in_bucket else Path(directory))
     target = report.directory if in_bucket else report.directory.resolve()
-    _say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
-                  f"to {target}.\nUse it elsewhere with: --mirror {target if in_bucket else target.as_uri()}")
+    say(options, f"Exported {report.files} file(s) ({format_size(report.copied_bytes)} copied) and models.lock "
+                 f"to {target}.\nUse it elsewhere with: --mirror {target if in_bucket else target.as_uri()}")
 
 
 def register(models_group) -> None:

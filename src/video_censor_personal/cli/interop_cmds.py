@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from video_censor_personal.cli.common import load_lock
+from video_censor_personal.cli.output import say
 from video_censor_personal.errors import UsageError
 from video_censor_personal.progress import format_size
 
@@ -35,11 +36,9 @@ def export_hf_cache(options, directory: str | None, hf_cache: str | None) -> Non
         click.echo(f"note: the Hub was not asked (offline) or did not answer which files of "
                    f"{', '.join(report.guessed)} are LFS; blob names follow the Hub's default .gitattributes rules",
                    err=True)
-    if options.progress is not False:
-        click.echo(f"Exported {report.files} file(s) of {report.models} model(s) to the Hugging Face cache "
-                   f"{report.directory.resolve()} ({report.linked} linked, {format_size(report.copied_bytes)} "
-                   f"copied).\nLoad them offline with: HF_HUB_OFFLINE=1 HF_HUB_CACHE={report.directory.resolve()}",
-                   err=True)
+    say(options, f"Exported {report.files} file(s) of {report.models} model(s) to the Hugging Face cache "
+                 f"{report.directory.resolve()} ({report.linked} linked, {format_size(report.copied_bytes)} "
+                 f"copied).\nLoad them offline with: HF_HUB_OFFLINE=1 HF_HUB_CACHE={report.directory.resolve()}")
 
 
 @click.command("sbom")
@@ -57,8 +56,7 @@ def sbom_cmd(options, output, timestamp, serial_number):
         click.echo(text, nl=False)
         return
     atomic_write_bytes(Path(output), text.encode("utf-8"))
-    if options.progress is not False:
-        click.echo(f"Wrote the bill of materials of {options.lockfile_path} to {output}.", err=True)
+    say(options, f"Wrote the bill of materials of {options.lockfile_path} to {output}.")
 
 
 def register(models_group) -> None:

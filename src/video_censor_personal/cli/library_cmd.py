@@ -13,9 +13,8 @@ from pathlib import Path
 
 import click
 
-from video_censor_personal.cli.common import load_lock, load_runtime
+from video_censor_personal.cli.common import load_lock, load_runtime, require_manifest
 from video_censor_personal.cli.output import show_bars
-from video_censor_personal.config import load_manifest
 
 
 def run_library_command(options, videos, output: Path | None, request, jobs: int | None, scheduler: str | None,
@@ -25,7 +24,7 @@ def run_library_command(options, videos, output: Path | None, request, jobs: int
     from video_censor_personal.library.summary import Summary
     from video_censor_personal.library.work import Job
 
-    manifest, lock = load_manifest(options.manifest_path), load_lock(options)
+    manifest, lock = require_manifest(options), load_lock(options)
     runner = make_runner(options, manifest, lock, jobs, scheduler)
     # A cluster worker keeps its own cache: --cache-dir is this machine's.
     job = Job(manifest, lock, request, options.mirrors, options.offline,

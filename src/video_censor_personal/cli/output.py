@@ -12,6 +12,12 @@ def show_bars(options) -> bool:
     return options.progress if options.progress is not None else sys.stderr.isatty()
 
 
+def say(options, text: str) -> None:
+    """A summary line on stderr, unless --quiet."""
+    if options.progress is not False:
+        click.echo(text, err=True)
+
+
 def print_advisories(advisories) -> None:
     """Each warning as one `warning:` line (notes as `note:`), what to do at its end."""
     for advisory in advisories:
