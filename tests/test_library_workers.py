@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +77,42 @@ def test_ctrl_c_stops_the_workers_and_leaves_only_whole_reports(project, capsys)
     resumed = invoke(capsys, "analyze", "lib", "-o", "out", "--jobs", "1", "--fps", "10")
     assert resumed.exit_code == 0
     assert f"analysed {16 - len(recorded)} of 16 video(s), 0 failed, {len(recorded)} skipped" in resumed.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the workers in /proc")
+def test_a_worker_that_dies_ends_the_run_instead_of_hanging_it(project, capsys):
+    long_clip = clip_bytes(project, (1.0, 2.0), seconds=60)
+    make_library(project, {f"lib/{index:02}.mp4": long_clip for index in range(8)})
+    command = [sys.executable, "-m", "video_censor_personal", "analyze", "lib", "-o", "out", "--jobs", "2",
+               "--fps", "25"]
+    child = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        # Once a report is in, both workers are busy with the next videos.
+        _wait_for(lambda: (project / "out").is_dir() and reports_in(project / "out"), child)
+        os.kill(_workers_of(child.pid)[0], signal.SIGKILL)  # what the kernel's out-of-memory killer does
+        stderr = child.communicate(timeout=60)[1]
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 1, stderr
+    assert "stopped: a worker process died (killed, or out of memory)" in stderr
+    assert "Traceback" not in stderr
+    _wait_for(lambda: not _group_alive(child.pid), None)  # the other worker does not outlive the client
+    assert set(os.listdir(project / "out")) <= {*reports_in(project / "out"), STATE_NAME}  # no temp file
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pids of the multiprocessing workers (not its resource tracker) that `parent` started."""
+    workers = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+            command = Path("/proc", entry, "cmdline").read_bytes()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            workers.append(int(entry))
+    return sorted(workers)
 
 
 def test_a_worker_sizes_its_threads_to_its_share_of_the_cores():
