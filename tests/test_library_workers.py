@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,12 +52,7 @@ def test_two_workers_share_the_videos_and_write_what_one_process_writes(project,
 
 
 def test_ctrl_c_stops_the_workers_and_leaves_only_whole_reports(project, capsys):
-    long_clip = clip_bytes(project, (1.0, 2.0), seconds=20)
-    make_library(project, {f"lib/{index:02}.mp4": long_clip for index in range(16)})
-    command = [sys.executable, "-m", "video_censor_personal", "analyze", "lib", "-o", "out", "--jobs", "2",
-               "--fps", "10"]
-    child = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    _wait_for(lambda: (project / "out").is_dir() and reports_in(project / "out"), child)
+    child = _start_library_run(project, videos=16, seconds=20, fps=10)
     os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
     stderr = child.communicate(timeout=30)[1]
     assert child.returncode == 130, stderr
@@ -76,6 +72,48 @@ def test_ctrl_c_stops_the_workers_and_leaves_only_whole_reports(project, capsys)
     resumed = invoke(capsys, "analyze", "lib", "-o", "out", "--jobs", "1", "--fps", "10")
     assert resumed.exit_code == 0
     assert f"analysed {16 - len(recorded)} of 16 video(s), 0 failed, {len(recorded)} skipped" in resumed.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the workers in /proc")
+def test_a_worker_that_dies_ends_the_run_instead_of_hanging_it(project, capsys):
+    child = _start_library_run(project, videos=8, seconds=60, fps=25)
+    try:
+        os.kill(_workers_of(child.pid)[0], signal.SIGKILL)  # what the kernel's out-of-memory killer does
+        stderr = child.communicate(timeout=60)[1]
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 1, stderr
+    assert "stopped: a worker process died (killed, or out of memory)" in stderr
+    assert "Traceback" not in stderr
+    _wait_for(lambda: not _group_alive(child.pid), None)  # the other worker does not outlive the client
+    assert set(os.listdir(project / "out")) <= {*reports_in(project / "out"), STATE_NAME}  # no temp file
+
+
+def _start_library_run(project, videos: int, seconds: float, fps: float) -> subprocess.Popen:
+    """`analyze lib -o out --jobs 2` in its own process group, once its first report is in
+    (from then on both workers are busy with the next videos)."""
+    long_clip = clip_bytes(project, (1.0, 2.0), seconds=seconds)
+    make_library(project, {f"lib/{index:02}.mp4": long_clip for index in range(videos)})
+    command = [sys.executable, "-m", "video_censor_personal", "analyze", "lib", "-o", "out", "--jobs", "2",
+               "--fps", str(fps)]
+    child = subprocess.Popen(command, cwd=project, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for(lambda: (project / "out").is_dir() and reports_in(project / "out"), child)
+    return child
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pids of the multiprocessing workers (not its resource tracker) that `parent` started."""
+    workers = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+            command = Path("/proc", entry, "cmdline").read_bytes()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            workers.append(int(entry))
+    return sorted(workers)
 
 
 def test_a_worker_sizes_its_threads_to_its_share_of_the_cores():

@@ -188,7 +188,7 @@ class FrameSampler:
         for frame in self._decode(container, stream, clock):
             decoded += 1
             time = clock.seconds(frame.pts)
-            end = time + _frame_length(frame, stream)
+            end = time + frame_length(frame, stream)
             self.end = max(self.end, end)
             if taken < clock.samples_until(frame.pts):  # some t in (previous frame, this frame]
                 taken = clock.samples_until(frame.pts)
@@ -248,9 +248,10 @@ class _Clock:
         return (pts - self.origin) * self.tick
 
 
-def _frame_length(frame, stream) -> float:
-    """How long one frame is shown: its own duration, else one period of the stream's rate."""
+def frame_length(frame, stream, default_rate: float | None = None) -> float:
+    """How long a frame (or its packet) is shown: its own duration, else one period of the
+    stream's rate, else of `default_rate`, else 0."""
     if getattr(frame, "duration", None) and frame.time_base:
         return float(frame.duration * frame.time_base)
-    rate = stream.average_rate or stream.guessed_rate
+    rate = stream.average_rate or stream.guessed_rate or default_rate
     return 1 / float(rate) if rate else 0.0

@@ -19,7 +19,6 @@ model's fixed input shape -> 640.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +129,7 @@ def load_object_detector(model: ModelSpec, directory: Path) -> ObjectDetector:
     assert spec is not None and spec.kind == "object-detector"
     session = onnx_model.open_session(model.name, directory / spec.file, "object detector (YOLOv8-style)")
     labels = onnx_model.resolve_labels(model, directory, session)
-    size = _metadata_size(session) or onnx_model.fixed_size(session, spec.layout) or DEFAULT_SIZE
+    size = _metadata_size(session) or onnx_model.fixed_size(model.name, session, spec.layout) or DEFAULT_SIZE
     prep = onnx_model.preprocessing(spec, (size, size), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "letterbox")
     onnx_model.check_input_size(model.name, session, prep)
     shape = session.get_outputs()[0].shape
@@ -141,11 +140,7 @@ def load_object_detector(model: ModelSpec, directory: Path) -> ObjectDetector:
 
 def _metadata_size(session) -> int | None:
     """Ultralytics' `imgsz` metadata ("[320, 320]"), when square."""
-    text = session.get_modelmeta().custom_metadata_map.get("imgsz")
-    try:
-        size = ast.literal_eval(text) if text else None
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
+    size = onnx_model.metadata_literal(session, "imgsz")
     if isinstance(size, list) and len(size) == 2 and size[0] == size[1] and isinstance(size[0], int) and size[0] > 0:
         return size[0]
     return None

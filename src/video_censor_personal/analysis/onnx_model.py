@@ -77,13 +77,21 @@ def _id2label(name: str, directory: Path) -> tuple[str, ...]:
     return tuple(label for _, label in ordered)
 
 
-def _metadata_names(session) -> tuple[str, ...]:
-    """Ultralytics' `names` metadata, a Python dict literal: read with literal_eval, never eval."""
-    text = session.get_modelmeta().custom_metadata_map.get("names") if session is not None else None
+def metadata_literal(session, key: str) -> object:
+    """An ONNX metadata value written as a Python literal (Ultralytics' `names`, `imgsz`), else None.
+
+    Read with literal_eval, never eval: the file comes from the Hub.
+    """
+    text = session.get_modelmeta().custom_metadata_map.get(key) if session is not None else None
     try:
-        names = ast.literal_eval(text) if text else None
+        return ast.literal_eval(text) if text else None
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return ()
+        return None
+
+
+def _metadata_names(session) -> tuple[str, ...]:
+    """Ultralytics' `names` metadata, a dict {0: 'FACE_FEMALE', ...}."""
+    names = metadata_literal(session, "names")
     if not isinstance(names, dict) or sorted(names) != list(range(len(names))):
         return ()
     return tuple(str(names[index]) for index in range(len(names)))
@@ -123,13 +131,10 @@ def check_input_size(name: str, session, prep: Preprocessing) -> None:
         )
 
 
-def fixed_size(session, layout: str) -> int | None:
+def fixed_size(name: str, session, layout: str) -> int | None:
     """The model's own square input size when its shape fixes one."""
-    shape = session.get_inputs()[0].shape
-    spatial = shape[2:4] if layout == "NCHW" else shape[1:3]
-    if len(spatial) == 2 and all(isinstance(s, int) and s > 0 for s in spatial) and spatial[0] == spatial[1]:
-        return spatial[0]
-    return None
+    height, width = input_spatial(name, session, layout)
+    return height if isinstance(height, int) and height > 0 and height == width else None
 
 
 def preprocessing(spec: AnalysisSpec, size: tuple[int, int], mean: Sequence[float], std: Sequence[float],

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from video_censor_personal.analysis.frames import frame_length
 from video_censor_personal.censoring.audio_effects import censor_samples, in_ranges, sample_times
 from video_censor_personal.censoring.plan import Cuts, Timeline
 from video_censor_personal.censoring.video_effects import WORKING_FORMATS, censor_frame
@@ -32,6 +33,7 @@ AUDIO_BIT_RATE_MAX = 160_000  # per channel: AAC's useful top (PCM input says 70
 # Standard layouts by channel count, for audio whose channels are not named (PCM in Matroska):
 # the AAC encoder needs named channels.
 DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+DEFAULT_RATE = 25  # frames per second, for frames without a duration in a stream without a rate
 JITTER = 2  # samples: closer than this to the running position, an audio frame is contiguous
 
 
@@ -67,7 +69,6 @@ class CensoredVideo:
         self.stream = output.add_stream(VIDEO_CODEC, source, _encoder_settings(source))
         if rotation:
             self.stream.set_display_rotation(rotation)  # a phone's portrait video stays upright
-        self.frame_length = 1 / float(source.average_rate or source.guessed_rate or 25)
         self.last_pts: int | None = None
 
     def feed(self, packet) -> None:
@@ -82,7 +83,7 @@ class CensoredVideo:
         if frame.pts is None or self.clock.removed(frame.pts, frame.time_base):
             return
         start = self.clock.seconds(frame.pts, frame.time_base)
-        end = start + (float(frame.duration * frame.time_base) if frame.duration else self.frame_length)
+        end = start + frame_length(frame, self.source, DEFAULT_RATE)
         action = self.timeline.at(start, end) if self.timeline is not None else None
         edited = censor_frame(frame, action.regions, self.effect) if action else frame
         edited.pts = self._next_pts(self.clock.shifted(frame.pts, frame.time_base))

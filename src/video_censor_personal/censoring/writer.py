@@ -34,7 +34,7 @@ from video_censor_personal.analysis import frames
 from video_censor_personal.atomic import NEW_FILE_MODE
 from video_censor_personal.censoring.plan import CensorPlan, Cuts, plan, snap_to_frames
 from video_censor_personal.censoring.report_reader import FlaggedVideo
-from video_censor_personal.censoring.tracks import CensoredVideo, Clock, CopiedStream, EditedAudio, decode
+from video_censor_personal.censoring.tracks import DEFAULT_RATE, CensoredVideo, Clock, CopiedStream, EditedAudio, decode
 from video_censor_personal.errors import DiskSpaceError, MediaError, UsageError
 
 OUTPUT_HINT = "name the output .mp4, .mkv or .mov"
@@ -105,12 +105,11 @@ def _frame_times(video: Path) -> tuple[list[float], float]:
     with frames.open_video(video) as container:
         stream = container.streams.video[0]
         origin = float((stream.start_time or 0) * stream.time_base)
-        period = 1 / float(stream.average_rate or stream.guessed_rate or 25)  # for packets without a duration
         for packet in _demuxed(container, video, stream):
             if packet.pts is not None:
                 start = float(packet.pts * packet.time_base) - origin
                 starts.append(start)
-                end = max(end, start + (float(packet.duration * packet.time_base) if packet.duration else period))
+                end = max(end, start + frames.frame_length(packet, stream, DEFAULT_RATE))
     return starts, end
 
 

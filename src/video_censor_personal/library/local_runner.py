@@ -13,8 +13,9 @@ interpreter owes nothing to the threads of the process that started it.
 
 Workers only read; the client process writes every report (library/run.py). Ctrl-C
 reaches the whole process group: the workers ignore it (from their first instruction on:
-they are started with SIGINT ignored, which exec keeps), the client stops them (SIGTERM,
-Pool.terminate) and exits, so a report on disk is always a whole one. With one job, or
+they are started with SIGINT ignored, which exec keeps), the client stops them (SIGTERM)
+and exits, so a report on disk is always a whole one. A worker that dies (killed, out of
+memory) ends the run too, its videos and those not yet done reported as failed. With one job, or
 one video, the analysis runs in this process: no worker start-up to pay.
 """
 
@@ -26,6 +27,7 @@ import threading
 from collections.abc import Iterator
 
 from video_censor_personal.analysis import threads
+from video_censor_personal.errors import VideoCensorError
 from video_censor_personal.library.work import Job, Outcome, Task, analyse
 
 _job: Job | None = None  # the run a worker process serves, set once by _start_worker
@@ -55,14 +57,43 @@ class LocalRunner:
             yield from (analyse(job, task) for task in tasks)
             return
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        context = multiprocessing.get_context("spawn")
         sharers = processes if self.share_cores else 1
-        with _ctrl_c_ignored():  # inherited through exec: a Ctrl-C while a worker imports stays the client's
-            pool = context.Pool(processes, initializer=_start_worker, initargs=(job, sharers))
-        # Pool.__exit__ terminates the workers: on Ctrl-C, an error, or once every outcome is in.
-        with pool:
-            yield from pool.imap_unordered(_analyse, tasks, chunksize=1)
+        pool = ProcessPoolExecutor(processes, multiprocessing.get_context("spawn"), _start_worker, (job, sharers))
+        try:
+            with _ctrl_c_ignored():  # workers start on submit; inherited through exec, so a Ctrl-C
+                futures = {pool.submit(_analyse, task): task for task in tasks}  # while one imports is ours
+            yield from (_outcome(future, futures[future]) for future in as_completed(futures))
+        finally:
+            _stop(pool)
+
+
+def _outcome(future, task: Task) -> Outcome:
+    """The worker's outcome; a worker that died (killed, out of memory) fails its video and the rest.
+
+    Why an executor and not multiprocessing.Pool: a Pool replaces a dead worker and waits
+    forever for the task it took; the executor says so (BrokenProcessPool) to every task
+    not yet done, so the run ends, and the next run resumes with those videos.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return Outcome(task.index, error=VideoCensorError(
+            f"analysing {task.shown} stopped: a worker process died (killed, or out of memory)",
+            hint="run the same command again to resume; fewer --jobs need less memory"))
+
+
+def _stop(pool) -> None:
+    """Every worker ended now, busy or not: on Ctrl-C or an error, waiting for a video's
+    analysis could take minutes (at the end of a run they are idle anyway). The executor
+    has no public way to stop a busy worker before Python 3.14 (terminate_workers), hence
+    its process table."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
