@@ -6,6 +6,7 @@ score follows brightness, so the one right answer is a single segment over 2 s -
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -171,6 +172,18 @@ def test_manifest_and_lock_disagreements_are_exit_2_before_any_work(project, cap
     result = invoke(capsys, "--download-models", "analyze", "clip.mp4")
     assert result.exit_code == 2 and len(result.error_lines) == 1 and words in result.error_lines[0]
     assert "hint:" in result.stderr
+
+
+def test_a_full_disk_keeps_the_previous_report_whole(project, capsys, tmp_path, mocker):
+    """ENOSPC cannot be provoked without a full file system: the flush to disk fails, as it would."""
+    previous = '{"video": "clip.mp4", "segments": []}'
+    (tmp_path / "report.json").write_text(previous, encoding="utf-8")
+    mocker.patch("video_censor_personal.atomic.os.fsync", side_effect=OSError(errno.ENOSPC, "No space left"))
+    result = invoke(capsys, "--download-models", "analyze", "clip.mp4", "-o", "report.json")
+    assert result.exit_code == 4
+    assert result.error_lines == ["error: cannot write report.json: the disk is full"]
+    assert (tmp_path / "report.json").read_text() == previous
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report.json")) == []
 
 
 def test_an_output_with_nowhere_to_go_fails_before_the_analysis(project, capsys):

@@ -7,6 +7,7 @@ imported inside the command, so `video-censor --help` never loads them.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ import click
 from video_censor_personal.cli.common import download_and_rerun, load_lock, load_runtime, require_manifest
 from video_censor_personal.cli.output import say, show_bars
 from video_censor_personal.cli.position_bar import PositionBar
-from video_censor_personal.errors import UsageError
+from video_censor_personal.errors import DiskSpaceError, UsageError
 
 
 def check_writable(*paths: Path | None) -> None:
@@ -25,9 +26,15 @@ def check_writable(*paths: Path | None) -> None:
 
 
 def write(path: Path, text: str) -> None:
+    """Whole or not at all: a full disk leaves the previous report (or none), never half of one."""
+    from video_censor_personal.atomic import atomic_write_bytes
+
     try:
-        path.write_text(text, encoding="utf-8")
+        atomic_write_bytes(path, text.encode("utf-8"))
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskSpaceError(f"cannot write {path}: the disk is full",
+                                 hint="free some space and run it again") from None
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
