@@ -252,8 +252,7 @@ class Cache:
         """
         removed = self.stale_temp_files(now)
         for path in removed:
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + ".ranges").unlink(missing_ok=True)  # a segmented part's record
+            discard_partial(path)
         return removed
 
     def stale_temp_files(self, now: float | None = None) -> list[Path]:
@@ -294,6 +293,18 @@ def _unless_read_only() -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in _READ_ONLY:
             raise
+
+
+def ranges_path(part: Path) -> Path:
+    """`<sha256>.part.ranges`: which byte ranges of a segmented partial file are on disk
+    (its format is transfer/ranges.py's; its name is part of this layout)."""
+    return part.with_name(part.name + ".ranges")
+
+
+def discard_partial(part: Path) -> None:
+    """Forget a partial file and its ranges record: the one way a `.part` leaves the cache."""
+    part.unlink(missing_ok=True)
+    ranges_path(part).unlink(missing_ok=True)
 
 
 def _try_link(source: Path, target: Path) -> bool:
