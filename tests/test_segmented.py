@@ -127,6 +127,14 @@ def test_wrong_bytes_in_one_segment_are_caught_by_the_whole_file_hash(fake_hub, 
     assert part.read_bytes() == DATA and len(cdn_gets(fake_hub)) == 16  # once more from scratch
 
 
+def test_a_whole_wrong_partial_file_is_not_resumed_nor_counted_as_the_retry(fake_hub, model, session, tmp_path):
+    part = tmp_path / "x.part"
+    part.write_bytes(bytes(len(DATA)))  # a killed run left the whole size, other bytes, no record
+    fake_hub.add_fault(Fault("corrupt", origin="cdn", offset=1000))  # and the source errs once
+    run(model, part, session)
+    assert part.read_bytes() == DATA and len(cdn_gets(fake_hub)) == 16  # once more from scratch
+
+
 def test_wrong_bytes_twice_is_integrity_error_and_leaves_nothing(fake_hub, model, session, tmp_path):
     fake_hub.add_fault(Fault("corrupt", origin="cdn", times=None, offset=1000))
     part = tmp_path / "x.part"

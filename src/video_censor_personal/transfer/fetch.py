@@ -259,7 +259,9 @@ def _already_complete(wanted: Wanted, part: Path, counter) -> bool:
     """A run killed between the last byte and the rename left a whole file: check it.
 
     With a ranges record beside it, the part's size says nothing (segments are written
-    at their offsets): the segmented downloader resumes it instead.
+    at their offsets): the segmented downloader resumes it instead. A whole file with
+    other bytes is discarded here, where that is known, so that no downloader takes it
+    for a prefix to keep (the segmented one would hash it again and fail on it).
     """
     try:
         if part.stat().st_size != wanted.size or ranges_path(part).exists():
@@ -269,6 +271,7 @@ def _already_complete(wanted: Wanted, part: Path, counter) -> bool:
     if sha256_file(part, progress=lambda n: counter(n, resumed=True)) == wanted.sha256:
         return True
     counter.take_back()
+    discard_partial(part)
     return False
 
 
