@@ -145,7 +145,7 @@ class Cache:
         record["good" if good else "bad"].append(key)
         record = {name: entries[-_RECORD_KEEP:] for name, entries in record.items()}
         with _unless_read_only():  # the verdict stands for this run; the next one hashes again
-            _atomic_write(self._record_path(sha256), json.dumps(record))
+            write_replacing(self._record_path(sha256), json.dumps(record))
 
     def record_use(self, name: str, commit: str) -> None:
         """Mark NAME@COMMIT as used now: `models gc` keeps what was used recently."""
@@ -167,7 +167,7 @@ class Cache:
         try:
             for name in ("blobs", "records", "locks", "snapshots"):
                 (self.root / name).mkdir(parents=True, exist_ok=True)
-            probe = self.root / "locks" / f".probe.{os.getpid()}.{threading.get_ident()}.tmp"
+            probe = temp_beside(self.root / "locks" / "probe")
             probe.touch()
             probe.unlink()
         except OSError as exc:
@@ -236,7 +236,7 @@ class Cache:
         view.parent.mkdir(parents=True, exist_ok=True)
         if view_stat is None and _try_link(blob, view):
             return
-        tmp = view.with_name(f".{view.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = temp_beside(view)
         copied = not _try_link(blob, tmp)
         if copied:
             copy_verified(blob, tmp, sha256)
@@ -336,8 +336,17 @@ def copy_verified(source: Path, target: Path, sha256: str) -> None:
         raise
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+def temp_beside(path: Path) -> Path:
+    """A temp name in `path`'s directory, unique per process and thread. It ends in `.tmp`,
+    so what a killed process leaves in the cache is found by `stale_temp_files`."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def write_replacing(path: Path, text: str) -> None:
+    """Replace `path` whole (temp file, rename) without fsync: for the cache's own notes
+    (records, ranges records), which a lost write only makes the next run redo. The
+    user's files go through atomic.py, which fsyncs."""
+    tmp = temp_beside(path)
     try:
         tmp.write_text(text, encoding="utf-8")
     except FileNotFoundError:  # the directory went away (or never was): make it, once

@@ -14,13 +14,12 @@ single stream's: its size is the contiguous prefix.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from video_censor_personal.cache import ranges_path
+from video_censor_personal.cache import ranges_path, write_replacing
 from video_censor_personal.intervals import merge_intervals
 
 MAX_SEGMENT = 16 << 20  # small enough that the in-order hash keeps up, large enough per request
@@ -125,11 +124,7 @@ class SegmentTable:
                 return
             self._saved_at = now
             done = merge_intervals([(s.start, s.done) for s in self.segments if s.done > s.start])
-        text = json.dumps({"size": self.size, "done": done})
-        path = ranges_path(self.part)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_replacing(ranges_path(self.part), json.dumps({"size": self.size, "done": done}))
 
     def forget(self) -> None:
         """The file is whole: the record has nothing more to say."""
