@@ -206,14 +206,14 @@ def big_part(project):
 
 def start_segmented(project, cwd, until_fraction: float, *args: str):
     """A download process, once the ranges record of big.onnx says `until_fraction` is on disk."""
-    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+    from video_censor_personal.transfer.ranges import bytes_on_disk, ranges_path
 
     part = big_part(project)
     process = subprocess.Popen([sys.executable, "-m", "video_censor_personal", *args, "--download-models"],
                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if record_path(part).exists() and bytes_on_disk(part, len(BIG)) >= until_fraction * len(BIG):
+        if ranges_path(part).exists() and bytes_on_disk(part, len(BIG)) >= until_fraction * len(BIG):
             break
         time.sleep(0.02)
     return part, process
@@ -226,7 +226,7 @@ def big_requests(fake_hub):
 @pytest.mark.slow
 def test_sigkill_at_40_percent_of_a_segmented_download_then_rerun(fake_hub, project, tmp_path, segmented):
     from video_censor_personal.progress import format_size
-    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+    from video_censor_personal.transfer.ranges import bytes_on_disk, ranges_path
 
     part, process = start_segmented(project, tmp_path, 0.4, "--quiet")
     process.send_signal(signal.SIGKILL)
@@ -241,21 +241,21 @@ def test_sigkill_at_40_percent_of_a_segmented_download_then_rerun(fake_hub, proj
     assert sent == len(BIG) - done  # only the unfinished tail of each segment
     assert all(r.range for r in big_requests(fake_hub))
     assert view_of(project, "big.onnx").read_bytes() == BIG
-    assert not part.exists() and not record_path(part).exists()
+    assert not part.exists() and not ranges_path(part).exists()
     # the summary counts the bytes really fetched (small.onnx too if the kill came first), not the prefix
     assert f"file(s), {format_size(fake_hub.cdn_bytes_sent)} in" in result.stderr
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_a_segmented_download_keeps_the_ranges_and_says_so(fake_hub, project, tmp_path, segmented):
-    from video_censor_personal.transfer.ranges import bytes_on_disk, record_path
+    from video_censor_personal.transfer.ranges import bytes_on_disk, ranges_path
 
     part, process = start_segmented(project, tmp_path, 0.2)
     process.send_signal(signal.SIGINT)
     code, stderr = process.wait(10), process.stderr.read()
     assert code == 130 and "error: interrupted" in stderr
     assert "hint: partial downloads are kept: run the same command again and it resumes" in stderr
-    assert record_path(part).exists()
+    assert ranges_path(part).exists()
     done = bytes_on_disk(part, len(BIG))
     fake_hub.clear_requests()
     fake_hub.cdn_rate = None

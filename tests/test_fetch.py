@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from pathlib import Path
 
@@ -220,6 +221,18 @@ def test_file_mirror_without_the_file_moves_on(fake_hub, model, session, tmp_pat
     empty_export = Source(expand_mirror((tmp_path / "empty").as_uri(), wanted))
     sleeps = run(wanted, [empty_export, Source(wanted.url)], tmp_path / "x.part", session)
     assert sleeps == [] and (tmp_path / "x.part").read_bytes() == DATA
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a real full device)")
+def test_a_full_disk_while_copying_from_a_file_mirror_is_a_disk_error_not_the_mirrors(model, session, tmp_path):
+    wanted = wanted_of(model)
+    export = tmp_path / "export" / "blobs"
+    export.mkdir(parents=True)
+    (export / wanted.sha256).write_bytes(DATA)
+    mirror = Source(expand_mirror((tmp_path / "export").as_uri(), wanted))
+    with pytest.raises(OSError) as caught:  # model_manager makes it DiskSpaceError, exit 4
+        run(wanted, [mirror], Path("/dev/full"), session)
+    assert caught.value.errno == errno.ENOSPC  # not "cannot read" the mirror (exit 3)
 
 
 def test_more_bytes_than_the_lock_says_is_wrong_bytes(fake_hub, model, session, tmp_path):

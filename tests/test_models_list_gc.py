@@ -115,6 +115,18 @@ def test_gc_removes_stale_partial_and_temp_files(capsys, two_generations):
     assert not stale.exists() and not orphan.exists() and fresh.exists()
 
 
+def test_gc_removes_a_stale_segmented_partial_with_its_ranges_record(capsys, two_generations):
+    blobs = cache_root() / "blobs"
+    stale = blobs / f"{'c' * 64}.part"
+    ranges = blobs / f"{stale.name}.ranges"
+    stale.write_bytes(b"x" * 100)
+    ranges.write_text('{"size": 1000, "done": [[0, 100]]}')
+    os.utime(stale, (time.time() - 8 * DAY,) * 2)
+    result = invoke(capsys, "models", "gc")
+    assert f"removed blobs/{stale.name} (100 B, stale partial download)" in result.stdout
+    assert not stale.exists() and not ranges.exists()
+
+
 def test_gc_of_a_read_only_cache_names_it(capsys, two_generations, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

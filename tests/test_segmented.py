@@ -18,7 +18,7 @@ from tests.fakehub import Fault
 from video_censor_personal.errors import IntegrityError
 from video_censor_personal.transfer.fetch import DeadOrigins, Policy, Wanted, fetch
 from video_censor_personal.transfer.http import Source, origin_of
-from video_censor_personal.transfer.ranges import SegmentTable, bytes_on_disk, record_path
+from video_censor_personal.transfer.ranges import SegmentTable, bytes_on_disk, ranges_path
 
 MIB = 1 << 20
 DATA = payload(8 * MIB, seed=11)
@@ -79,7 +79,7 @@ def test_segments_go_in_parallel_to_the_redirect_target(fake_hub, model, session
     fake_hub.cdn_rate = 4 * MIB  # per connection: one stream would take 2 s
     part = tmp_path / "x.part"
     fetched, _ = run(model, part, session, source=Source(model.file("model.onnx").url, TOKEN, origin_of(fake_hub.url)))
-    assert part.read_bytes() == DATA and fetched == len(DATA) and not record_path(part).exists()
+    assert part.read_bytes() == DATA and fetched == len(DATA) and not ranges_path(part).exists()
     assert most_at_once(cdn_gets(fake_hub)) == 4  # four connections at once, never more
     assert {r.range for r in cdn_gets(fake_hub)} == segment_ranges() and len(cdn_gets(fake_hub)) == 8
     hub = [r for r in fake_hub.requests if r.origin == "hub"]
@@ -91,7 +91,7 @@ def test_a_range_answered_with_200_falls_back_to_one_stream(fake_hub, model, ses
     fake_hub.add_fault(Fault("ignore_range", origin="cdn", times=None))
     part = tmp_path / "x.part"
     fetched, _ = run(model, part, session)
-    assert part.read_bytes() == DATA and fetched == len(DATA) and not record_path(part).exists()
+    assert part.read_bytes() == DATA and fetched == len(DATA) and not ranges_path(part).exists()
     assert [r.status for r in cdn_gets(fake_hub)] == [200]
 
 
@@ -127,6 +127,14 @@ def test_wrong_bytes_in_one_segment_are_caught_by_the_whole_file_hash(fake_hub, 
     assert part.read_bytes() == DATA and len(cdn_gets(fake_hub)) == 16  # once more from scratch
 
 
+def test_a_whole_wrong_partial_file_is_not_resumed_nor_counted_as_the_retry(fake_hub, model, session, tmp_path):
+    part = tmp_path / "x.part"
+    part.write_bytes(bytes(len(DATA)))  # a killed run left the whole size, other bytes, no record
+    fake_hub.add_fault(Fault("corrupt", origin="cdn", offset=1000))  # and the source errs once
+    run(model, part, session)
+    assert part.read_bytes() == DATA and len(cdn_gets(fake_hub)) == 16  # once more from scratch
+
+
 def test_wrong_bytes_twice_is_integrity_error_and_leaves_nothing(fake_hub, model, session, tmp_path):
     fake_hub.add_fault(Fault("corrupt", origin="cdn", times=None, offset=1000))
     part = tmp_path / "x.part"
@@ -134,7 +142,7 @@ def test_wrong_bytes_twice_is_integrity_error_and_leaves_nothing(fake_hub, model
         run(model, part, session)
     expected = model.file("model.onnx").sha256
     assert f"expected {expected}, got " in caught.value.message
-    assert not part.exists() and not record_path(part).exists()
+    assert not part.exists() and not ranges_path(part).exists()
 
 
 class Interrupt:
@@ -160,13 +168,13 @@ def interrupted_part(fake_hub, model, session, tmp_path, at: int):
 
 def test_interrupted_download_keeps_its_ranges_and_fetches_only_the_rest(fake_hub, model, session, tmp_path):
     part = interrupted_part(fake_hub, model, session, tmp_path, at=3 * MIB)
-    record = json.loads(record_path(part).read_text())
+    record = json.loads(ranges_path(part).read_text())
     done = bytes_on_disk(part, len(DATA))
     assert record["size"] == len(DATA) and 3 * MIB <= done < len(DATA)
     fake_hub.clear_requests()
     fetched, _ = run(model, part, session)
     assert fetched == len(DATA) - done == fake_hub.cdn_bytes_sent  # every byte on disk is kept
-    assert part.read_bytes() == DATA and not record_path(part).exists()
+    assert part.read_bytes() == DATA and not ranges_path(part).exists()
 
 
 def test_resume_with_one_connection_still_uses_the_record(fake_hub, model, session, tmp_path):
@@ -193,7 +201,7 @@ def test_an_expired_signed_url_during_resume_is_resolved_again_once(fake_hub, mo
 def test_a_tampered_record_is_not_trusted(fake_hub, model, session, tmp_path):
     part = tmp_path / "x.part"
     part.write_bytes(b"\0" * len(DATA))
-    record_path(part).write_text("{not json")
+    ranges_path(part).write_text("{not json")
     assert SegmentTable.load(part, len(DATA)).done_bytes == 0
     fetched, _ = run(model, part, session)
     assert fetched == len(DATA) and hashlib.sha256(part.read_bytes()).hexdigest() == model.file("model.onnx").sha256
@@ -241,7 +249,7 @@ def test_a_source_that_stops_honouring_range_restarts_as_one_stream(fake_hub, mo
     fake_hub.add_fault(Fault("ignore_range", origin="cdn", times=None))
     fake_hub.add_fault(Fault("short", origin="cdn", after=2 * MIB))  # and the whole body breaks once
     fetched, _ = run(model, part, session)
-    assert part.read_bytes() == DATA and not record_path(part).exists()
+    assert part.read_bytes() == DATA and not ranges_path(part).exists()
     assert [r.status for r in cdn_gets(fake_hub)] == [200, 200]
     assert fetched == len(DATA) + 2 * MIB  # what came over the network, the broken try included
 

@@ -145,7 +145,7 @@ class Cache:
         record["good" if good else "bad"].append(key)
         record = {name: entries[-_RECORD_KEEP:] for name, entries in record.items()}
         with _unless_read_only():  # the verdict stands for this run; the next one hashes again
-            _atomic_write(self._record_path(sha256), json.dumps(record))
+            write_replacing(self._record_path(sha256), json.dumps(record))
 
     def record_use(self, name: str, commit: str) -> None:
         """Mark NAME@COMMIT as used now: `models gc` keeps what was used recently."""
@@ -167,7 +167,7 @@ class Cache:
         try:
             for name in ("blobs", "records", "locks", "snapshots"):
                 (self.root / name).mkdir(parents=True, exist_ok=True)
-            probe = self.root / "locks" / f".probe.{os.getpid()}.{threading.get_ident()}.tmp"
+            probe = temp_beside(self.root / "locks" / "probe")
             probe.touch()
             probe.unlink()
         except OSError as exc:
@@ -236,7 +236,7 @@ class Cache:
         view.parent.mkdir(parents=True, exist_ok=True)
         if view_stat is None and _try_link(blob, view):
             return
-        tmp = view.with_name(f".{view.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = temp_beside(view)
         copied = not _try_link(blob, tmp)
         if copied:
             copy_verified(blob, tmp, sha256)
@@ -252,8 +252,7 @@ class Cache:
         """
         removed = self.stale_temp_files(now)
         for path in removed:
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + ".ranges").unlink(missing_ok=True)  # a segmented part's record
+            discard_partial(path)
         return removed
 
     def stale_temp_files(self, now: float | None = None) -> list[Path]:
@@ -296,6 +295,18 @@ def _unless_read_only() -> Iterator[None]:
             raise
 
 
+def ranges_path(part: Path) -> Path:
+    """`<sha256>.part.ranges`: which byte ranges of a segmented partial file are on disk
+    (its format is transfer/ranges.py's; its name is part of this layout)."""
+    return part.with_name(part.name + ".ranges")
+
+
+def discard_partial(part: Path) -> None:
+    """Forget a partial file and its ranges record: the one way a `.part` leaves the cache."""
+    part.unlink(missing_ok=True)
+    ranges_path(part).unlink(missing_ok=True)
+
+
 def _try_link(source: Path, target: Path) -> bool:
     """A hardlink, or False where the filesystem refuses (or another process won the race)."""
     try:
@@ -325,8 +336,17 @@ def copy_verified(source: Path, target: Path, sha256: str) -> None:
         raise
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+def temp_beside(path: Path) -> Path:
+    """A temp name in `path`'s directory, unique per process and thread. It ends in `.tmp`,
+    so what a killed process leaves in the cache is found by `stale_temp_files`."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def write_replacing(path: Path, text: str) -> None:
+    """Replace `path` whole (temp file, rename) without fsync: for the cache's own notes
+    (records, ranges records), which a lost write only makes the next run redo. The
+    user's files go through atomic.py, which fsyncs."""
+    tmp = temp_beside(path)
     try:
         tmp.write_text(text, encoding="utf-8")
     except FileNotFoundError:  # the directory went away (or never was): make it, once

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from video_censor_personal.cache import Cache
+from video_censor_personal.cache import Cache, discard_partial
 from video_censor_personal.lockfile import Lockfile
 
 DAY = 24 * 3600.0
@@ -124,10 +124,11 @@ class _Collector:
             return
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
-            _prune_empty(path.parent, self.cache.root)
+        elif path.suffix == ".part":
+            discard_partial(path)  # with its ranges record, if a segmented download left one
         else:
             path.unlink(missing_ok=True)
-            _prune_empty(path.parent, self.cache.root)
+        _prune_empty(path.parent, self.cache.root)
 
 
 def collect_garbage(cache: Cache, lock: Lockfile | None, older_than_days: float = 30, dry_run: bool = False,

@@ -144,7 +144,10 @@ class ModelManager:
     def download(self, names: Iterable[str] | None = None) -> DownloadSummary:
         """Fetch every missing or invalid file of `names` (all models by default), verified."""
         started = time.monotonic()
-        plan = self._settle(self.plan(names))
+        return self._apply(self._settle(self.plan(names)), started)
+
+    def _apply(self, plan: Plan, started: float) -> DownloadSummary:
+        """Fetch what a settled plan lacks (`ensure_ready` comes here with the plan it settled)."""
         groups = _by_blob(plan.to_fetch)
         present = len(plan.files(PRESENT))
         if not groups:
@@ -155,7 +158,7 @@ class ModelManager:
         self.cache.make_layout()
         self.cache.clean_orphans()
         outcomes = self._fetch_all(groups)
-        self._record_uses(self.plan(names))
+        self._record_uses(self.plan(m.name for m in plan.models))
         fetched = tuple(f for files, n in zip(groups, outcomes, strict=True) if n is not None for f in files)
         by_others = sum(len(files) for files, n in zip(groups, outcomes, strict=True) if n is None)
         return DownloadSummary(fetched, sum(n or 0 for n in outcomes), present, time.monotonic() - started,
@@ -286,7 +289,7 @@ class ModelManager:
         names = list(dict.fromkeys(names))
         plan = self._settle(self.plan(names))
         if plan.to_fetch and download:
-            self.download(names)
+            self._apply(plan, time.monotonic())
         elif plan.to_fetch:
             incomplete = [m for m in plan.models if not m.complete]
             raise ModelsMissingError(

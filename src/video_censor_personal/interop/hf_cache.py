@@ -30,14 +30,13 @@ import contextlib
 import errno
 import hashlib
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
 from video_censor_personal.atomic import atomic_write_bytes
-from video_censor_personal.cache import CHUNK, copy_verified
+from video_censor_personal.cache import CHUNK, copy_verified, temp_beside
 from video_censor_personal.errors import DiskSpaceError, IntegrityError, LockfileError, UsageError, VideoCensorError
 from video_censor_personal.lockfile import LockedFile, LockedModel
 from video_censor_personal.paths import is_safe_relative_path
@@ -172,7 +171,7 @@ def _place_blob(source: Path, blob: Path, locked: LockedFile) -> str:
     if _same_file(source, blob) or _holds(blob, locked):
         return IN_PLACE
     blob.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _beside(blob)
+    tmp = temp_beside(blob)
     how = _fill(source, tmp, locked)
     os.replace(tmp, blob)
     return how
@@ -204,7 +203,7 @@ def _point(pointer: Path, blob: Path, locked: LockedFile) -> None:
         if os.readlink(pointer) == target:
             return
     pointer.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _beside(pointer)
+    tmp = temp_beside(pointer)
     if not _try(os.symlink, target, tmp):
         _fill(blob, tmp, locked)
     os.replace(tmp, pointer)
@@ -238,10 +237,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def _beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def _try(call, source, target) -> bool:

@@ -21,6 +21,7 @@ turns those into the retry policy and, in the end, into our errors.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -173,15 +174,29 @@ class FileDownloader:
         source = file_path_of(url)
         if check_only:
             return source.is_file()
-        try:
-            with open(source, "rb") as src, open(output_file, "wb") as out:
-                while chunk := src.read(CHUNK):
-                    out.write(chunk)
-                    self.hasher.update(chunk)
-                    self.fetched += len(chunk)
-                    self.progress(len(chunk))
-        except FileNotFoundError:
-            raise TransferFailure("not-found", f"{source} does not exist") from None
-        except OSError as exc:
-            raise TransferFailure("network", f"cannot read {source}: {exc.strerror}") from None
+        with _reading(source):
+            src = open(source, "rb")  # noqa: SIM115 - closed by the `with` below
+        with src, open(output_file, "wb") as out:
+            while chunk := _read(src, source):
+                out.write(chunk)
+                self.hasher.update(chunk)
+                self.fetched += len(chunk)
+                self.progress(len(chunk))
         return None
+
+
+@contextlib.contextmanager
+def _reading(source: Path):
+    """Errors reading a file:// source are the source's failure (the next source may have
+    the file); a failed write (a full disk) is not, and propagates as the OSError it is."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise TransferFailure("not-found", f"{source} does not exist") from None
+    except OSError as exc:
+        raise TransferFailure("network", f"cannot read {source}: {exc.strerror}") from None
+
+
+def _read(src, source: Path) -> bytes:
+    with _reading(source):
+        return src.read(CHUNK)

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from video_censor_personal.cache import sha256_file
+from video_censor_personal.cache import discard_partial, ranges_path, sha256_file
 from video_censor_personal.environment import SEGMENTED_FROM
 from video_censor_personal.errors import IntegrityError, NetworkError, ResolutionError, VideoCensorError
 from video_censor_personal.transfer.downloaders import FileDownloader, ResumingDownloader
 from video_censor_personal.transfer.http import Source, TransferFailure, new_session, origin_of
-from video_censor_personal.transfer.ranges import discard_partial, record_path
 from video_censor_personal.transfer.segmented import SegmentedDownloader
 
 TOKEN_HINT = "accept the model's conditions on its Hub page, then set HF_TOKEN (or run `hf auth login`)"
@@ -233,7 +232,7 @@ def downloader_for(source: Source, wanted: Wanted, part: Path, session, policy: 
     if source.scheme not in ("http", "https"):
         raise TransferFailure("denied", f"no downloader for {source.scheme}:// URLs")
     big = wanted.size >= policy.segmented_from
-    if big and (policy.connections > 1 or record_path(part).exists()):
+    if big and (policy.connections > 1 or ranges_path(part).exists()):
         return SegmentedDownloader(session, source, wanted.size, policy.timeout, connections=policy.connections,
                                    policy=policy, progress=progress)
     return ResumingDownloader(session, source, wanted.size, policy.timeout, progress)
@@ -260,16 +259,19 @@ def _already_complete(wanted: Wanted, part: Path, counter) -> bool:
     """A run killed between the last byte and the rename left a whole file: check it.
 
     With a ranges record beside it, the part's size says nothing (segments are written
-    at their offsets): the segmented downloader resumes it instead.
+    at their offsets): the segmented downloader resumes it instead. A whole file with
+    other bytes is discarded here, where that is known, so that no downloader takes it
+    for a prefix to keep (the segmented one would hash it again and fail on it).
     """
     try:
-        if part.stat().st_size != wanted.size or record_path(part).exists():
+        if part.stat().st_size != wanted.size or ranges_path(part).exists():
             return False
     except FileNotFoundError:
         return False
     if sha256_file(part, progress=lambda n: counter(n, resumed=True)) == wanted.sha256:
         return True
     counter.take_back()
+    discard_partial(part)
     return False
 
 

@@ -14,12 +14,12 @@ single stream's: its size is the contiguous prefix.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from video_censor_personal.cache import ranges_path, write_replacing
 from video_censor_personal.intervals import merge_intervals
 
 MAX_SEGMENT = 16 << 20  # small enough that the in-order hash keeps up, large enough per request
@@ -42,16 +42,6 @@ def segment_size(size: int) -> int:
     """About 32 segments per file, 1 to 16 MiB each: a function of the size alone, so a
     re-run with another `connections` cuts the file the same way and resumes every segment."""
     return min(max(size // 32, MIN_SEGMENT), MAX_SEGMENT)
-
-
-def record_path(part: Path) -> Path:
-    return part.with_name(part.name + ".ranges")
-
-
-def discard_partial(part: Path) -> None:
-    """Forget a partial file and its record (wrong bytes: the next try starts from scratch)."""
-    part.unlink(missing_ok=True)
-    record_path(part).unlink(missing_ok=True)
 
 
 def bytes_on_disk(part: Path, size: int) -> int:
@@ -77,7 +67,7 @@ class SegmentTable:
     def load(cls, part: Path, size: int) -> SegmentTable:
         """From the record beside `part`; without one, `part`'s size is a done prefix."""
         try:
-            record = json.loads(record_path(part).read_text(encoding="utf-8"))
+            record = json.loads(ranges_path(part).read_text(encoding="utf-8"))
             done = [(int(a), int(b)) for a, b in record["done"]] if record["size"] == size else []
         except FileNotFoundError:
             prefix = part.stat().st_size if part.exists() else 0
@@ -134,15 +124,11 @@ class SegmentTable:
                 return
             self._saved_at = now
             done = merge_intervals([(s.start, s.done) for s in self.segments if s.done > s.start])
-        text = json.dumps({"size": self.size, "done": done})
-        path = record_path(self.part)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_replacing(ranges_path(self.part), json.dumps({"size": self.size, "done": done}))
 
     def forget(self) -> None:
         """The file is whole: the record has nothing more to say."""
-        record_path(self.part).unlink(missing_ok=True)
+        ranges_path(self.part).unlink(missing_ok=True)
 
     def abandon(self) -> None:
         """The source ignores Range: the part becomes a single stream's, with no segments."""
