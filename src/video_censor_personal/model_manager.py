@@ -32,6 +32,7 @@ from video_censor_personal.cache import (
     copy_verified,
     free_bytes,
     sha256_file,
+    temp_beside,
 )
 from video_censor_personal.environment import Runtime
 from video_censor_personal.errors import (
@@ -327,7 +328,7 @@ class ModelManager:
         size_ok = target.exists() and target.stat().st_size == plan.locked.size
         if size_ok and sha256_file(target) == plan.locked.sha256:
             return 0
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = temp_beside(target)  # per process and thread: two exports into one directory do not collide
         copy_verified(plan.view, tmp, plan.locked.sha256)
         tmp.replace(target)
         return plan.locked.size
