@@ -172,6 +172,13 @@ def test_a_nonsense_retry_sleep_scale_is_ignored(tmp_path):
     assert build_runtime(Settings(), environ=env).retry_sleep_scale == 1.0
 
 
+@pytest.mark.parametrize("value", ["big", "-1", "1e99", ""])
+def test_a_nonsense_segmented_threshold_is_ignored(tmp_path, value):
+    """The tests' knob for small segmented files, like the sleep scale: never a crash."""
+    env = {"VIDEO_CENSOR_SEGMENTED_FROM": value, "VIDEO_CENSOR_CACHE": str(tmp_path)}
+    assert build_runtime(Settings(), environ=env).segmented_from == 64 << 20
+
+
 def test_a_mirror_host_that_does_not_resolve_is_named_so(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     _project_with_a_missing_file(tmp_path, f"http://127.0.0.1:9/org/a/resolve/{'0' * 40}/a.json")

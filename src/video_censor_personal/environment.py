@@ -72,10 +72,11 @@ def build_runtime(
         offline=cli_offline or env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
         cache_dir=_checked_cache_dir(cli_cache_dir, "--cache-dir") or cache_dir_from(env),
         token=read_token(env),
-        retry_sleep_scale=_sleep_scale(env),
+        # Test knob: VIDEO_CENSOR_RETRY_SLEEP_SCALE=0 removes backoff sleeps from test runs.
+        retry_sleep_scale=_test_knob(env, "VIDEO_CENSOR_RETRY_SLEEP_SCALE", 1.0),
         connections=cli_connections or connections_from(env) or settings.connections or DEFAULT_CONNECTIONS,
         # Test knob: a lower VIDEO_CENSOR_SEGMENTED_FROM lets tests segment files of a few MiB.
-        segmented_from=int(env.get("VIDEO_CENSOR_SEGMENTED_FROM", SEGMENTED_FROM)),
+        segmented_from=int(_test_knob(env, "VIDEO_CENSOR_SEGMENTED_FROM", SEGMENTED_FROM)),
     )
 
 
@@ -98,13 +99,14 @@ def _checked_mirrors(values: tuple[str, ...], source: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _sleep_scale(env: Mapping[str, str]) -> float:
-    """Test knob: VIDEO_CENSOR_RETRY_SLEEP_SCALE=0 removes backoff sleeps from test runs."""
+def _test_knob(env: Mapping[str, str], name: str, default: float) -> float:
+    """A test knob's number; anything that is not a finite number >= 0 (and < 2**63) means the
+    default. The knobs are not part of the contract, so a stray value must not stop a run."""
     try:
-        scale = float(env.get("VIDEO_CENSOR_RETRY_SLEEP_SCALE", "1"))
+        value = float(env.get(name, default))
     except ValueError:
-        return 1.0
-    return scale if 0 <= scale < float("inf") else 1.0
+        return default
+    return value if 0 <= value < 2**63 else default
 
 
 def _checked_cache_dir(path: Path | None, source: str) -> Path | None:
