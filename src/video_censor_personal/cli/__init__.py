@@ -84,9 +84,7 @@ def cli(ctx, download_models, offline, debug, progress, mirrors, cache_dir, mani
         if not download_models:
             click.echo(ctx.get_help())
             return
-        from video_censor_personal.cli.download_cmds import run_download
-
-        run_download(ctx.obj, names=())
+        _run_download(ctx.obj)
 
 
 @cli.group()
